@@ -1,0 +1,56 @@
+"""Settings that change what is recorded; validated once, read on the hot path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the extractors may record beyond ids, statuses and sizes.
+
+    metadata_allowlist: metadata keys whose *values* are recorded (keys are always recorded).
+    azure_hosts: extra hosts (e.g. an API Management front) to treat as Azure OpenAI.
+    inner_spans: also make a span for each create/retrieve inside a poll or stream helper.
+    """
+
+    metadata_allowlist: frozenset[str] = frozenset()
+    azure_hosts: frozenset[str] = frozenset()
+    inner_spans: bool = False
+    azure_suffixes: tuple[str, ...] = field(default=AZURE_HOST_SUFFIXES)
+
+    @classmethod
+    def build(
+        cls,
+        metadata_allowlist: Iterable[str] | None = None,
+        azure_hosts: Iterable[str] | None = None,
+        inner_spans: bool | None = None,
+    ) -> Settings:
+        """Arguments win; else ASSISTANT_TELEMETRY_METADATA_ALLOWLIST / _AZURE_HOSTS (comma separated)."""
+        allowlist = _listing(metadata_allowlist, "ASSISTANT_TELEMETRY_METADATA_ALLOWLIST")
+        hosts = _listing(azure_hosts, "ASSISTANT_TELEMETRY_AZURE_HOSTS")
+        inner = inner_spans if inner_spans is not None else _flag("ASSISTANT_TELEMETRY_INNER_SPANS")
+        return cls(
+            metadata_allowlist=frozenset(allowlist),
+            azure_hosts=frozenset(host.lower() for host in hosts),
+            inner_spans=bool(inner),
+        )
+
+    def is_azure_host(self, host: str) -> bool:
+        return host in self.azure_hosts or host.endswith(self.azure_suffixes)
+
+
+def _listing(given: Iterable[str] | None, env: str) -> list[str]:
+    if given is not None:
+        if isinstance(given, str):
+            raise TypeError(f"expected a list of strings, got the string {given!r}")
+        return [str(item).strip() for item in given if str(item).strip()]
+    return [item.strip() for item in os.environ.get(env, "").split(",") if item.strip()]
+
+
+def _flag(env: str) -> bool:
+    return os.environ.get(env, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,66 @@
+"""One tolerant accessor for SDK models, dicts and the SDK's "not given" sentinels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+Attributes = MutableMapping[str, Any]
+
+_SENTINELS = frozenset({"NotGiven", "Omit", "_Omit", "_NotGiven"})
+# An API "code" is an identifier; anything else (e.g. a message that echoes input) is refused.
+_CODE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+def field(obj: Any, name: str) -> Any:
+    """``obj[name]`` or ``obj.name``; None for missing values and the SDK's NOT_GIVEN / omit."""
+    if obj is None:
+        return None
+    value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    if value is None or type(value).__name__ in _SENTINELS:
+        return None
+    return value
+
+
+def text(value: Any) -> str | None:
+    """The value if it is a non-empty string (wrongly typed values are dropped, not coerced)."""
+    return value if isinstance(value, str) and value else None
+
+
+def integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def code(value: Any) -> str | None:
+    """An error/reason code, only if it looks like an identifier."""
+    return value if isinstance(value, str) and _CODE.fullmatch(value) else None
+
+
+def put(attrs: Attributes, key: str, value: Any) -> None:
+    """Set ``key`` unless the value is None (OpenTelemetry rejects None)."""
+    if value is not None:
+        attrs[key] = value
+
+
+def strings(values: Iterable[Any] | None, limit: int = 64) -> list[str]:
+    """Up to ``limit`` non-empty strings out of an iterable, preserving order."""
+    out: list[str] = []
+    if values is None or isinstance(values, (str, bytes)):
+        return out
+    try:
+        for value in values:
+            if isinstance(value, str) and value:
+                out.append(value)
+                if len(out) >= limit:
+                    break
+    except TypeError:
+        return out
+    return out
+
+
+def items(value: Any) -> list[Any]:
+    """A list out of a list-like field; anything else is an empty list."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return []

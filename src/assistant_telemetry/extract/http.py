@@ -1,0 +1,124 @@
+"""HTTP response headers, request URL and client settings -> attributes.
+
+Headers are read in one pass over the response's header list (a dict lookup per
+header) rather than a ``headers.get`` per name, which rescans the list each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .. import semconv as sc
+from ..config import Settings
+from .fields import Attributes, text
+
+
+def _number(value: str) -> float | int | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else number
+
+
+def _header(key: str, convert: Callable[[str], Any] = str) -> Callable[[str, Attributes], None]:
+    def record(value: str, attrs: Attributes) -> None:
+        converted = convert(value)
+        if converted is not None and converted != "":
+            attrs[key] = converted
+
+    return record
+
+
+HEADERS: Mapping[str, Callable[[str, Attributes], None]] = {
+    "x-request-id": _header(sc.REQUEST_ID),
+    "apim-request-id": _header(sc.AZURE_SERVICE_REQUEST_ID),
+    "x-ms-client-request-id": _header(sc.CLIENT_REQUEST_ID),
+    "x-ms-region": _header(sc.AZURE_REGION),
+    "x-ms-deployment-name": _header(sc.AZURE_DEPLOYMENT),
+    "openai-processing-ms": _header(sc.PROCESSING_MS, _number),
+    "x-ratelimit-remaining-requests": _header(sc.RATELIMIT_REMAINING_REQUESTS, _number),
+    "x-ratelimit-remaining-tokens": _header(sc.RATELIMIT_REMAINING_TOKENS, _number),
+    "x-ratelimit-reset-requests": _header(sc.RATELIMIT_RESET_REQUESTS),
+    "x-ratelimit-reset-tokens": _header(sc.RATELIMIT_RESET_TOKENS),
+    "retry-after": _header(sc.RETRY_AFTER_S, _number),
+}
+
+
+def response_attributes(response: Any, attrs: Attributes) -> None:
+    """Status, provider/Azure request ids, region, rate limits and retries of one HTTP exchange."""
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        attrs[sc.HTTP_STATUS_CODE] = status
+    headers: Any = getattr(response, "headers", None)
+    pairs = headers.multi_items() if hasattr(headers, "multi_items") else _pairs(headers)
+    for name, value in pairs:
+        record = HEADERS.get(name.lower())
+        if record is not None:
+            record(value, attrs)
+    request_attributes(getattr(response, "request", None), attrs)
+
+
+def request_attributes(request: Any, attrs: Attributes) -> None:
+    """What the client itself sent: retry count, client request id, deployment path, api-version."""
+    if request is None:
+        return
+    headers = getattr(request, "headers", None)
+    if headers is not None:
+        retries = _number(headers.get("x-stainless-retry-count") or "0")
+        if retries:
+            attrs[sc.RETRIES] = retries
+        client_request_id = headers.get("x-ms-client-request-id")
+        if client_request_id and sc.CLIENT_REQUEST_ID not in attrs:
+            attrs[sc.CLIENT_REQUEST_ID] = client_request_id
+    url_attributes(getattr(request, "url", None), attrs)
+
+
+def url_attributes(url: Any, attrs: Attributes) -> None:
+    """Azure puts the deployment in the path and the api-version in the query."""
+    path = getattr(url, "path", None)
+    if isinstance(path, str) and "/deployments/" in path:
+        deployment = path.split("/deployments/", 1)[1].split("/", 1)[0]
+        if deployment and sc.AZURE_DEPLOYMENT not in attrs:
+            attrs[sc.AZURE_DEPLOYMENT] = deployment
+    params = getattr(url, "params", None)
+    if params is not None:
+        version = params.get("api-version")
+        if version:
+            attrs[sc.AZURE_API_VERSION] = version
+
+
+def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
+    """Provider, server and Azure settings of an openai client (read with getattr: httpx or httpx2)."""
+    url = getattr(client, "_base_url", None) or getattr(client, "base_url", None)
+    host = getattr(url, "host", None)
+    attrs: dict[str, Any] = {}
+    if isinstance(host, str) and host:
+        attrs[sc.SERVER_ADDRESS] = host
+        port = getattr(url, "port", None)
+        scheme = getattr(url, "scheme", "https")
+        attrs[sc.SERVER_PORT] = port if isinstance(port, int) else (443 if scheme == "https" else 80)
+    azure = getattr(client, "_api_version", None) is not None or (
+        isinstance(host, str) and settings.is_azure_host(host.lower())
+    )
+    if azure:
+        attrs[sc.PROVIDER_NAME] = sc.PROVIDER_AZURE_OPENAI
+        attrs[sc.SYSTEM] = sc.SYSTEM_AZURE_OPENAI
+        attrs[sc.AZURE_RESOURCE_PROVIDER_NAMESPACE] = sc.AZURE_NAMESPACE_COGNITIVE_SERVICES
+        version = text(getattr(client, "_api_version", None))
+        if version is not None:
+            attrs[sc.AZURE_API_VERSION] = version
+        deployment = text(getattr(client, "_azure_deployment", None))
+        if deployment is not None:
+            attrs[sc.AZURE_DEPLOYMENT] = deployment
+    else:
+        attrs[sc.PROVIDER_NAME] = sc.PROVIDER_OPENAI
+        attrs[sc.SYSTEM] = sc.SYSTEM_OPENAI
+    return attrs
+
+
+def _pairs(headers: Any) -> list[tuple[str, str]]:
+    if isinstance(headers, Mapping):
+        return [(str(k), str(v)) for k, v in headers.items()]
+    return []

@@ -1,0 +1,41 @@
+"""The OpenTelemetry ``BaseInstrumentor`` for ``opentelemetry-instrument`` and manual use."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+
+from . import runtime
+from .config import Settings
+from .instrumentors import PATCHERS
+
+
+class AssistantTelemetryInstrumentor(BaseInstrumentor):
+    """Wraps every supported client library that is (or later gets) imported.
+
+    ``instrument(tracer_provider=..., meter_provider=..., metadata_allowlist=[...],
+    azure_hosts=[...], inner_spans=False)``; BaseInstrumentor makes a second call a no-op.
+    Entry point name: ``assistant_telemetry`` (for OTEL_PYTHON_DISABLED_INSTRUMENTATIONS).
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ()  # each library is optional: missing ones are skipped, not refused
+
+    def _instrument(self, **kwargs: Any) -> None:
+        settings = Settings.build(
+            metadata_allowlist=kwargs.get("metadata_allowlist"),
+            azure_hosts=kwargs.get("azure_hosts"),
+            inner_spans=kwargs.get("inner_spans"),
+        )
+        runtime.ACTIVE = runtime.Runtime.create(
+            kwargs.get("tracer_provider"), kwargs.get("meter_provider"), settings
+        )
+        for patcher in PATCHERS:
+            patcher.patch()
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        runtime.ACTIVE = None  # first: wrappers the SDK cached become pass-throughs at once
+        for patcher in PATCHERS:
+            patcher.unpatch()

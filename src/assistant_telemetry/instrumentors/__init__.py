@@ -1,0 +1,8 @@
+"""One module per client library; each exports a ``PATCHER`` built from its table."""
+
+from __future__ import annotations
+
+from ..patching import Patcher
+from .openai import PATCHER as OPENAI
+
+PATCHERS: tuple[Patcher, ...] = (OPENAI,)

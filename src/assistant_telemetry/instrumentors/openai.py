@@ -1,0 +1,98 @@
+"""The openai SDK: what is wrapped (one table), and how its results are read.
+
+Works on openai 1.x-3.x: a method or class missing from the installed version is
+skipped. Sync classes ``X`` and their ``AsyncX`` twins share one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..config import Settings
+from ..extract.assistants import object_attributes
+from ..extract.fields import Attributes
+from ..extract.http import client_attributes
+from ..patching import Patcher, Target
+from ..spec import CALL, LIST, Operation
+from ..wrappers import async_wrapper, paginator_wrapper, response_hook, sync_wrapper
+
+_BETA = "openai.resources.beta"
+ASSISTANTS = f"{_BETA}.assistants"
+THREADS = f"{_BETA}.threads.threads"
+MESSAGES = f"{_BETA}.threads.messages"
+RUNS = f"{_BETA}.threads.runs.runs"
+STEPS = f"{_BETA}.threads.runs.steps"
+
+
+def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> None:
+    """A parsed model, or a ``with_raw_response`` LegacyAPIResponse (parsed once, cached by the SDK)."""
+    if type(result).__name__ == "LegacyAPIResponse":
+        if getattr(result, "_stream", True) is not False:
+            return  # a raw SSE stream: parsing would consume it
+        result = result.parse()
+    object_attributes(result, attrs, settings)
+
+
+def _op(
+    module: str, owner: str, method: str, operation: str, *positional: str, kind: str = CALL
+) -> Operation:
+    return Operation(
+        module=module,
+        owner=owner,
+        method=method,
+        operation=operation,
+        positional=positional,
+        kind=kind,
+        client=client_attributes,
+        result=result_attributes,
+    )
+
+
+# Operation names follow Azure AI agent tracing where it has one (create_thread,
+# create_message, list_messages, start_thread_run, get_thread_run, submit_tool_outputs,
+# list_run_steps) and semconv's create_agent; the rest extend the same pattern.
+OPERATIONS: tuple[Operation, ...] = (
+    _op(ASSISTANTS, "Assistants", "create", "create_agent"),
+    _op(ASSISTANTS, "Assistants", "retrieve", "get_agent", "assistant_id"),
+    _op(ASSISTANTS, "Assistants", "update", "update_agent", "assistant_id"),
+    _op(ASSISTANTS, "Assistants", "delete", "delete_agent", "assistant_id"),
+    _op(ASSISTANTS, "Assistants", "list", "list_agents", kind=LIST),
+    _op(THREADS, "Threads", "create", "create_thread"),
+    _op(THREADS, "Threads", "retrieve", "get_thread", "thread_id"),
+    _op(THREADS, "Threads", "update", "update_thread", "thread_id"),
+    _op(THREADS, "Threads", "delete", "delete_thread", "thread_id"),
+    _op(THREADS, "Threads", "create_and_run", "create_thread_and_run"),
+    _op(MESSAGES, "Messages", "create", "create_message", "thread_id"),
+    _op(MESSAGES, "Messages", "retrieve", "get_message", "message_id"),
+    _op(MESSAGES, "Messages", "update", "update_message", "message_id"),
+    _op(MESSAGES, "Messages", "delete", "delete_message", "message_id"),
+    _op(MESSAGES, "Messages", "list", "list_messages", "thread_id", kind=LIST),
+    _op(RUNS, "Runs", "create", "start_thread_run", "thread_id"),
+    _op(RUNS, "Runs", "retrieve", "get_thread_run", "run_id"),
+    _op(RUNS, "Runs", "update", "update_thread_run", "run_id"),
+    _op(RUNS, "Runs", "list", "list_thread_runs", "thread_id", kind=LIST),
+    _op(RUNS, "Runs", "cancel", "cancel_thread_run", "run_id"),
+    _op(RUNS, "Runs", "submit_tool_outputs", "submit_tool_outputs", "run_id"),
+    _op(STEPS, "Steps", "retrieve", "get_run_step", "step_id"),
+    _op(STEPS, "Steps", "list", "list_run_steps", "run_id", kind=LIST),
+)
+
+# Every HTTP response, success or not, passes here with its headers (request ids, Azure region ...).
+RESPONSE_HOOKS = (
+    ("openai._base_client", "SyncAPIClient", "_process_response"),
+    ("openai._base_client", "AsyncAPIClient", "_process_response"),
+)
+
+
+def targets() -> Iterator[Target]:
+    for op in OPERATIONS:
+        yield Target(op.module, op.owner, op.method, sync_wrapper(op))
+        if op.async_class is not None:
+            wrapper = paginator_wrapper(op) if op.kind == LIST else async_wrapper(op)
+            yield Target(op.module, op.async_class, op.method, wrapper)
+    for module, owner, method in RESPONSE_HOOKS:
+        yield Target(module, owner, method, response_hook)
+
+
+PATCHER = Patcher("openai", targets)

@@ -1,0 +1,38 @@
+"""The declarative description of one wrapped SDK method."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings
+from .extract.fields import Attributes
+
+CALL = "call"  # returns the result (or a coroutine of it, on the async class)
+LIST = "list"  # returns a page; on the async class a lazy AsyncPaginator
+
+
+@dataclass(frozen=True)
+class Operation:
+    """``module.owner.method`` (and its ``Async`` twin) becomes one CLIENT span named ``operation``.
+
+    positional: names of the method's positional parameters, so request extraction can
+    read ``create(thread_id, ...)`` like ``create(thread_id=...)``.
+    client: the resource instance -> provider/server attributes.
+    result: the returned object -> attributes.
+    """
+
+    module: str
+    owner: str
+    method: str
+    operation: str
+    client: Callable[[Any, Settings], dict[str, Any]]
+    result: Callable[[Any, Attributes, Settings], None]
+    positional: tuple[str, ...] = ()
+    kind: str = CALL
+    async_owner: str | None = ""  # "" means "Async" + owner; None means no async twin
+
+    @property
+    def async_class(self) -> str | None:
+        return ("Async" + self.owner) if self.async_owner == "" else self.async_owner

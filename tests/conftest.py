@@ -1,0 +1,107 @@
+"""Shared fixtures: in-memory span exporter and metric reader, the simulator, real openai clients."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import assistant_telemetry
+from assistant_telemetry import guard
+from assistant_telemetry.simulator import Simulator
+
+# The Assistants API is deprecated in openai 3.x: its warnings are not ours to test.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="openai")
+warnings.filterwarnings("ignore", message=".*Assistants API is deprecated.*")
+
+
+class Telemetry:
+    """What the instrumentation exported during a test, with small lookup helpers."""
+
+    def __init__(self) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+
+    @property
+    def spans(self) -> list[ReadableSpan]:
+        return list(self.exporter.get_finished_spans())
+
+    def named(self, name: str) -> list[ReadableSpan]:
+        return [s for s in self.spans if s.name == name]
+
+    def one(self, name: str) -> ReadableSpan:
+        found = self.named(name)
+        assert len(found) == 1, f"expected one {name!r} span, got {[s.name for s in self.spans]}"
+        return found[0]
+
+    def metric_points(self, name: str) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        points: list[Any] = []
+        for rm in data.resource_metrics if data else []:
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    if metric.name == name:
+                        points.extend(metric.data.data_points)
+        return points
+
+
+@pytest.fixture
+def strict_guard() -> Iterator[None]:
+    """Our own bugs raise in tests instead of being swallowed."""
+    guard.STRICT = True
+    yield
+    guard.STRICT = False
+
+
+@pytest.fixture
+def telemetry(strict_guard: None) -> Iterator[Telemetry]:
+    t = Telemetry()
+    assistant_telemetry.instrument(tracer_provider=t.tracer_provider, meter_provider=t.meter_provider)
+    yield t
+    assistant_telemetry.uninstrument()
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator[Simulator]:
+    with Simulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture(autouse=True)
+def _clean_sim_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "sim" in request.fixturenames:
+        request.getfixturevalue("sim").clear_faults()
+
+
+@pytest.fixture
+def client(sim: Simulator) -> Any:
+    import openai
+
+    return openai.OpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=2)
+
+
+@pytest.fixture
+def async_client(sim: Simulator) -> Any:
+    import openai
+
+    return openai.AsyncOpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=2)
+
+
+@pytest.fixture
+def azure_client(sim: Simulator) -> Any:
+    import openai
+
+    return openai.AzureOpenAI(
+        azure_endpoint=sim.azure_endpoint, api_key="sk-test", api_version="2024-05-01-preview", max_retries=2
+    )
