@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +16,6 @@ import assistant_telemetry
 from assistant_telemetry import guard
 from assistant_telemetry.simulator import Simulator
 
-# The Assistants API is deprecated in openai 3.x: its warnings are not ours to test.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module="openai")
-warnings.filterwarnings("ignore", message=".*Assistants API is deprecated.*")
 
 
 class Telemetry:

@@ -49,6 +49,7 @@ _NS = "assistant_telemetry."
 REQUEST_ID: Final = _NS + "request_id"  # provider request id, x-request-id
 CLIENT_REQUEST_ID: Final = _NS + "client_request_id"  # x-ms-client-request-id
 FAILURE_CLASS: Final = _NS + "failure_class"  # error.type's twin that survives Azure Monitor
+SERVER_HOST: Final = _NS + "server_address"  # server.address's twin that survives Azure Monitor
 ERROR_CODE: Final = _NS + "error_code"  # the API's error.code, never its message
 HTTP_STATUS_CODE: Final = _NS + "http_status_code"
 RETRIES: Final = _NS + "retries"

@@ -95,7 +95,7 @@ def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
     host = getattr(url, "host", None)
     attrs: dict[str, Any] = {}
     if isinstance(host, str) and host:
-        attrs[sc.SERVER_ADDRESS] = host
+        attrs[sc.SERVER_ADDRESS] = attrs[sc.SERVER_HOST] = host
         port = getattr(url, "port", None)
         scheme = getattr(url, "scheme", "https")
         attrs[sc.SERVER_PORT] = port if isinstance(port, int) else (443 if scheme == "https" else 80)

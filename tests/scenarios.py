@@ -1,0 +1,135 @@
+"""Conversations driven through the real openai clients; shared by surface, privacy and e2e tests.
+
+One async body serves the sync and async clients: ``resolve`` awaits what the async client
+returns and passes the sync client's results through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Resolve = Callable[[Any], Awaitable[Any]]
+
+
+async def sync_resolve(value: Any) -> Any:
+    return value
+
+
+async def async_resolve(value: Any) -> Any:
+    return await value
+
+
+def resolver(client: Any) -> Resolve:
+    return async_resolve if type(client).__name__.startswith("Async") else sync_resolve
+
+
+@dataclass
+class Content:
+    """The content-bearing inputs of a conversation; the privacy test fills them with canaries."""
+
+    message: str = "What is the weather in Stockholm?"
+    instructions: str = "You are a helpful assistant."
+    metadata_value: str = "customer-42"
+    tool_output: str = '{"temperature": 21}'
+    assistant_description: str = "Answers weather questions"
+
+
+@dataclass
+class Ids:
+    values: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> str:
+        return self.values[key]
+
+
+async def until(resolve: Resolve, fetch: Callable[[], Any], statuses: set[str], limit: int = 10) -> Any:
+    """The app's own polling loop over runs.retrieve."""
+    for _ in range(limit):
+        run = await resolve(fetch())
+        if run.status in statuses:
+            return run
+    raise AssertionError(f"run stuck in {run.status}")
+
+
+async def every_call(client: Any, sim: Any, content: Content | None = None) -> Ids:
+    """Call every wrapped Assistants method once (and a few twice); returns the ids created."""
+    content = content or Content()
+    resolve = resolver(client)
+    beta = client.beta
+    runs = beta.threads.runs
+    meta = {"customer": content.metadata_value}
+    asst = await resolve(
+        beta.assistants.create(
+            model="gpt-4o",
+            name="weather-helper",
+            description=content.assistant_description,
+            instructions=content.instructions,
+            tools=[{"type": "code_interpreter"}, {"type": "function", "function": {"name": "get_weather"}}],
+            metadata=meta,
+        )
+    )
+    await resolve(beta.assistants.retrieve(asst.id))
+    await resolve(beta.assistants.update(asst.id, instructions=content.instructions, metadata=meta))
+    await resolve(beta.assistants.list(limit=5))
+    thread = await resolve(beta.threads.create(metadata=meta))
+    await resolve(beta.threads.retrieve(thread.id))
+    await resolve(beta.threads.update(thread.id, metadata=meta))
+    message = await resolve(
+        beta.threads.messages.create(thread.id, role="user", content=content.message, metadata=meta)
+    )
+    await resolve(beta.threads.messages.retrieve(message.id, thread_id=thread.id))
+    await resolve(beta.threads.messages.update(message.id, thread_id=thread.id, metadata=meta))
+    run = await resolve(
+        runs.create(thread.id, assistant_id=asst.id, additional_instructions=content.instructions, metadata=meta)
+    )
+    run = await until(resolve, lambda: runs.retrieve(run.id, thread_id=thread.id), {"completed"})
+    await resolve(runs.update(run.id, thread_id=thread.id, metadata=meta))
+    await resolve(runs.list(thread.id))
+    steps = await resolve(runs.steps.list(run.id, thread_id=thread.id))
+    step = steps.data[0]
+    await resolve(runs.steps.retrieve(step.id, thread_id=thread.id, run_id=run.id))
+    page = await resolve(beta.threads.messages.list(thread.id))
+    reply = next(m for m in page.data if m.role == "assistant")
+
+    sim.next_run_outcome("requires_action", "completed")
+    tool_run = await resolve(runs.create(thread.id, assistant_id=asst.id))
+    tool_run = await until(resolve, lambda: runs.retrieve(tool_run.id, thread_id=thread.id), {"requires_action"})
+    calls = tool_run.required_action.submit_tool_outputs.tool_calls
+    outputs = [{"tool_call_id": c.id, "output": content.tool_output} for c in calls]
+    await resolve(runs.submit_tool_outputs(tool_run.id, thread_id=thread.id, tool_outputs=outputs))
+    await until(resolve, lambda: runs.retrieve(tool_run.id, thread_id=thread.id), {"completed"})
+
+    cancelled = await resolve(runs.create(thread.id, assistant_id=asst.id))
+    await resolve(runs.cancel(cancelled.id, thread_id=thread.id))
+    both = await resolve(
+        beta.threads.create_and_run(
+            assistant_id=asst.id,
+            instructions=content.instructions,
+            thread={"messages": [{"role": "user", "content": content.message}], "metadata": meta},
+        )
+    )
+    await resolve(beta.threads.messages.delete(message.id, thread_id=thread.id))
+    await resolve(beta.threads.delete(both.thread_id))
+    await resolve(beta.threads.delete(thread.id))
+    await resolve(beta.assistants.delete(asst.id))
+    return Ids(
+        {
+            "assistant": asst.id,
+            "thread": thread.id,
+            "message": message.id,
+            "run": run.id,
+            "step": step.id,
+            "reply": reply.id,
+            "tool_run": tool_run.id,
+            "cancelled_run": cancelled.id,
+            "created_and_run": both.id,
+            "created_thread": both.thread_id,
+        }
+    )
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(coro)  # type: ignore[arg-type]
