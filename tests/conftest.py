@@ -17,7 +17,6 @@ from assistant_telemetry import guard
 from assistant_telemetry.simulator import Simulator
 
 
-
 class Telemetry:
     """What the instrumentation exported during a test, with small lookup helpers."""
 

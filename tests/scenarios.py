@@ -37,6 +37,16 @@ class Content:
     assistant_description: str = "Answers weather questions"
 
 
+CANARY_CONTENT = Content(
+    message="CANARY-MESSAGE-7f3a",
+    instructions="CANARY-INSTRUCTIONS-91bc",
+    metadata_value="CANARY-METADATA-22de",
+    tool_output="CANARY-TOOL-OUTPUT-5e1f",
+    assistant_description="CANARY-DESCRIPTION-c0aa",
+)
+CANARY_STRINGS = tuple(vars(CANARY_CONTENT).values())
+
+
 @dataclass
 class Ids:
     values: dict[str, str] = field(default_factory=dict)
@@ -83,7 +93,9 @@ async def every_call(client: Any, sim: Any, content: Content | None = None) -> I
     await resolve(beta.threads.messages.retrieve(message.id, thread_id=thread.id))
     await resolve(beta.threads.messages.update(message.id, thread_id=thread.id, metadata=meta))
     run = await resolve(
-        runs.create(thread.id, assistant_id=asst.id, additional_instructions=content.instructions, metadata=meta)
+        runs.create(
+            thread.id, assistant_id=asst.id, additional_instructions=content.instructions, metadata=meta
+        )
     )
     run = await until(resolve, lambda: runs.retrieve(run.id, thread_id=thread.id), {"completed"})
     await resolve(runs.update(run.id, thread_id=thread.id, metadata=meta))
@@ -96,7 +108,9 @@ async def every_call(client: Any, sim: Any, content: Content | None = None) -> I
 
     sim.next_run_outcome("requires_action", "completed")
     tool_run = await resolve(runs.create(thread.id, assistant_id=asst.id))
-    tool_run = await until(resolve, lambda: runs.retrieve(tool_run.id, thread_id=thread.id), {"requires_action"})
+    tool_run = await until(
+        resolve, lambda: runs.retrieve(tool_run.id, thread_id=thread.id), {"requires_action"}
+    )
     calls = tool_run.required_action.submit_tool_outputs.tool_calls
     outputs = [{"tool_call_id": c.id, "output": content.tool_output} for c in calls]
     await resolve(runs.submit_tool_outputs(tool_run.id, thread_id=thread.id, tool_outputs=outputs))

@@ -13,18 +13,10 @@ from typing import Any
 import openai
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from scenarios import Content, every_call, run
 
 from assistant_telemetry.file_exporter import metric_records, span_record
-
-CANARIES = Content(
-    message="CANARY-MESSAGE-7f3a",
-    instructions="CANARY-INSTRUCTIONS-91bc",
-    metadata_value="CANARY-METADATA-22de",
-    tool_output="CANARY-TOOL-OUTPUT-5e1f",
-    assistant_description="CANARY-DESCRIPTION-c0aa",
-)
-CANARY_STRINGS = [v for v in vars(CANARIES).values()]
+from scenarios import CANARY_CONTENT as CANARIES
+from scenarios import CANARY_STRINGS, every_call, run
 
 
 def exported_text(telemetry: Any) -> str:

@@ -6,10 +6,10 @@ from typing import Any
 
 import openai
 import pytest
-from scenarios import every_call, run
 
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.instrumentors.openai import OPERATIONS
+from scenarios import every_call, run
 
 EXPECTED_OPERATIONS = {op.operation for op in OPERATIONS}
 
@@ -43,7 +43,9 @@ def test_every_method_makes_one_linked_span(telemetry: Any, sim: Any, any_client
     started = telemetry.named("start_thread_run")[0].attributes
     assert started[sc.RUN_ID] == ids["run"] and started[sc.AGENT_ID] == ids["assistant"]
     assert started[sc.RUN_STATUS] == "queued"
-    polled = [s.attributes for s in telemetry.named("get_thread_run") if s.attributes[sc.RUN_ID] == ids["run"]]
+    polled = [
+        s.attributes for s in telemetry.named("get_thread_run") if s.attributes[sc.RUN_ID] == ids["run"]
+    ]
     assert [p[sc.RUN_STATUS] for p in polled] == ["in_progress", "completed"]
     assert polled[-1][sc.USAGE_INPUT_TOKENS] > 0 and polled[-1][sc.USAGE_OUTPUT_TOKENS] > 0
 
@@ -56,7 +58,9 @@ def test_every_method_makes_one_linked_span(telemetry: Any, sim: Any, any_client
     assert ids["reply"] in listed[sc.LIST_IDS] and ids["message"] in listed[sc.LIST_IDS]
     assert listed[sc.LIST_COUNT] == len(listed[sc.LIST_IDS]) == 2
 
-    waiting = [s.attributes for s in telemetry.named("get_thread_run") if s.attributes[sc.RUN_ID] == ids["tool_run"]]
+    waiting = [
+        s.attributes for s in telemetry.named("get_thread_run") if s.attributes[sc.RUN_ID] == ids["tool_run"]
+    ]
     needs_tools = next(w for w in waiting if w[sc.RUN_STATUS] == "requires_action")
     assert needs_tools[sc.RUN_REQUIRED_TOOL_CALLS] == 2
     assert needs_tools[sc.RUN_REQUIRED_FUNCTIONS] == ("get_weather", "lookup_order")
@@ -87,7 +91,9 @@ def test_openai_client_on_configured_azure_host(strict_guard: None, sim: Any) ->
 
     telemetry = Telemetry()
     assistant_telemetry.instrument(
-        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, azure_hosts=["127.0.0.1"]
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        azure_hosts=["127.0.0.1"],
     )
     try:
         openai.OpenAI(base_url=sim.base_url, api_key="k").beta.threads.create()
@@ -177,6 +183,8 @@ def test_metrics_are_low_cardinality(telemetry: Any, sim: Any, client: Any) -> N
     operations = {p.attributes[sc.OPERATION_NAME] for p in points}
     assert operations == EXPECTED_OPERATIONS
     for point in points:
-        assert not any(str(v).startswith(("thread_", "run_", "msg_", "asst_", "req_")) for v in point.attributes.values())
+        assert not any(
+            str(v).startswith(("thread_", "run_", "msg_", "asst_", "req_")) for v in point.attributes.values()
+        )
     tokens = telemetry.metric_points(sc.METRIC_TOKEN_USAGE)
     assert {p.attributes[sc.TOKEN_TYPE] for p in tokens} == {"input", "output"}

@@ -64,6 +64,7 @@ def instrument(
     otlp_protocol: str | None = None,
     otlp_headers: Mapping[str, str] | None = None,
     connection_string: str | None = None,
+    azure_monitor_options: Mapping[str, Any] | None = None,
     metadata_allowlist: Iterable[str] | None = None,
     azure_hosts: Iterable[str] | None = None,
     inner_spans: bool | None = None,
@@ -76,6 +77,7 @@ def instrument(
     that provider; else JSON lines in ``$ASSISTANT_TELEMETRY_FILE`` or ./assistant-telemetry.jsonl.
     ``exporter=`` picks one of "file", "console", "otlp", "azure-monitor" explicitly;
     ``tracer_provider=`` / ``meter_provider=`` use those providers and install nothing else.
+    ``azure_monitor_options`` are passed on to ``configure_azure_monitor`` (e.g. sampling_ratio).
     Calling it again while instrumented returns the first call's result unchanged.
     """
     global _current
@@ -95,6 +97,7 @@ def instrument(
             otlp_protocol=otlp_protocol,
             otlp_headers=otlp_headers,
             connection_string=connection_string,
+            azure_monitor_options=azure_monitor_options,
         )
     if _disabled_by_environment():
         logger.info("assistant_telemetry: disabled by OTEL_PYTHON_DISABLED_INSTRUMENTATIONS")
@@ -143,7 +146,9 @@ def _build(exporter: str, **options: Any) -> Instrumentation:
     if exporter not in EXPORTERS:
         raise ValueError(f"unknown exporter {exporter!r}: choose one of {', '.join(EXPORTERS)}")
     if exporter == "azure-monitor":
-        return _azure_monitor(options["connection_string"], options["service_name"])
+        return _azure_monitor(
+            options["connection_string"], options["service_name"], options["azure_monitor_options"]
+        )
     key = (exporter, repr(sorted((k, str(v)) for k, v in options.items())))
     span_exporter, metric_exporter, path = _EXPORTER_FACTORIES[exporter](**options)
     if key not in _installed:
@@ -227,7 +232,9 @@ def _otlp(
     )
 
 
-def _azure_monitor(connection_string: str | None, service_name: str | None) -> Instrumentation:
+def _azure_monitor(
+    connection_string: str | None, service_name: str | None, extra: Mapping[str, Any] | None
+) -> Instrumentation:
     try:
         from azure.monitor.opentelemetry import configure_azure_monitor
     except ImportError as error:
@@ -243,7 +250,7 @@ def _azure_monitor(connection_string: str | None, service_name: str | None) -> I
     key = ("azure-monitor", connection_string)
     if key not in _installed:
         resource = Resource.create({"service.name": service_name} if service_name else {})
-        configure_azure_monitor(connection_string=connection_string, resource=resource)
+        configure_azure_monitor(connection_string=connection_string, resource=resource, **(extra or {}))
         _installed[key] = (trace.get_tracer_provider(), metrics.get_meter_provider())
     tracer_provider, meter_provider = _installed[key]
     return Instrumentation("azure-monitor", tracer_provider, meter_provider)
