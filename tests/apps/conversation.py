@@ -8,6 +8,7 @@ ids it created as JSON on its last line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -30,10 +31,8 @@ def main() -> None:
         client = openai.OpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0)
         ids = asyncio.run(every_call(client, sim, CANARY_CONTENT))
         sim.add_fault(kind="content_filter", method="POST", path="/threads", times=1)
-        try:
+        with contextlib.suppress(openai.BadRequestError):
             client.beta.threads.create()
-        except openai.BadRequestError:
-            pass
     session.flush()
     print(json.dumps({"exporter": session.exporter, "file": session.file_path, **ids.values}))
 
