@@ -69,12 +69,16 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         attrs[sc.OPERATION_NAME] = spec.operation
         span = active.tracer.start_span(spec.operation, kind=SpanKind.CLIENT, attributes=attrs)
         call = Call(active, spec, span, attrs)
-        if call.recording:
-            call.annotate(request_attributes(spec.positional, args, kwargs, active.settings))
-        return call
     except Exception as error:
         internal_error(error, "start")
         return None
+    # The span is open from here on: a failure below loses attributes, never the span.
+    try:
+        if call.recording:
+            call.annotate(request_attributes(spec.positional, args, kwargs, active.settings))
+    except Exception as error:
+        internal_error(error, "request")
+    return call
 
 
 def finish(call: Call, result: Any) -> None:
