@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant_telemetry import semconv as sc
+
 from receivers import AZURE_TEST_ENV, AzureIngestionReceiver, OtlpReceiver, azure_connection_string
 from scenarios import CANARY_STRINGS
 

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 import wrapt
-from conftest import Telemetry
-from receivers import AZURE_TEST_ENV
 
 import assistant_telemetry
 from assistant_telemetry import MissingExtraError
 from assistant_telemetry.instrumentors.openai import OPERATIONS, RESPONSE_HOOKS
+
+from conftest import Telemetry
+from receivers import AZURE_TEST_ENV
 
 
 def wrapped_targets() -> list[tuple[type, str]]:

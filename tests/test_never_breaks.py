@@ -9,7 +9,6 @@ import httpx2
 import openai
 import pytest
 import wrapt
-from conftest import Telemetry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,8 @@ from assistant_telemetry import guard, wrappers
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.config import Settings
 from assistant_telemetry.extract import assistants
+
+from conftest import Telemetry
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from assistant_telemetry.file_exporter import metric_records, span_record
+
 from scenarios import CANARY_CONTENT as CANARIES
 from scenarios import CANARY_STRINGS, every_call, run
 

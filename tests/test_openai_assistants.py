@@ -9,6 +9,7 @@ import pytest
 
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.instrumentors.openai import OPERATIONS
+
 from scenarios import every_call, run
 
 EXPECTED_OPERATIONS = {op.operation for op in OPERATIONS}
@@ -87,6 +88,7 @@ def test_azure_client_is_attributed_to_azure(telemetry: Any, azure_client: Any) 
 
 def test_openai_client_on_configured_azure_host(strict_guard: None, sim: Any) -> None:
     import assistant_telemetry
+
     from conftest import Telemetry
 
     telemetry = Telemetry()

@@ -19,6 +19,7 @@ import openai
 
 import assistant_telemetry
 from assistant_telemetry.simulator import Simulator
+
 from scenarios import CANARY_CONTENT, every_call
 
 # Keep the Azure distro on loopback: no live metrics, no offline retry files.
