@@ -1,0 +1,226 @@
+"""Route table: maps (method, path after the /v1 or /openai prefix) to handlers over the store and runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .chat import chat_completion
+from .errors import ApiError, Json
+from .runs import Runs
+from .store import Store, paginate, snapshot
+from .streaming import Event, run_events
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Json
+    azure: bool
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Reply:
+    """A JSON body, or server-sent events when the client asked for ``stream: true``."""
+
+    body: Json | None = None
+    events: list[Event] | None = None
+
+
+Handler = Callable[["App", Request], Reply]
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+
+
+def route(method: str, template: str) -> Callable[[Handler], Handler]:
+    pattern = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template))
+
+    def register(handler: Handler) -> Handler:
+        ROUTES.append((method, pattern, handler))
+        return handler
+
+    return register
+
+
+class App:
+    def __init__(self) -> None:
+        self.store = Store()
+        self.runs = Runs(self.store)
+
+    def dispatch(self, request: Request) -> Reply:
+        for method, pattern, handler in ROUTES:
+            match = pattern.fullmatch(request.path)
+            if match and method == request.method:
+                request.params = match.groupdict()
+                with self.store.lock:
+                    reply = handler(self, request)
+                    # Copy while locked: the stored objects keep changing under later requests.
+                    return Reply(snapshot(reply.body), reply.events) if reply.body is not None else reply
+        raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+
+
+def _streaming(request: Request) -> bool:
+    return request.body.get("stream") is True
+
+
+# assistants
+
+
+@route("POST", "/assistants")
+def create_assistant(app: App, req: Request) -> Reply:
+    return Reply(app.store.create_assistant(req.body))
+
+
+@route("GET", "/assistants")
+def list_assistants(app: App, req: Request) -> Reply:
+    return Reply(paginate(app.store.assistants.values(), req.query))
+
+
+@route("GET", "/assistants/{assistant_id}")
+def get_assistant(app: App, req: Request) -> Reply:
+    return Reply(app.store.get_assistant(req.params["assistant_id"]))
+
+
+@route("POST", "/assistants/{assistant_id}")
+def update_assistant(app: App, req: Request) -> Reply:
+    return Reply(app.store.update_assistant(req.params["assistant_id"], req.body))
+
+
+@route("DELETE", "/assistants/{assistant_id}")
+def delete_assistant(app: App, req: Request) -> Reply:
+    return Reply(app.store.delete_assistant(req.params["assistant_id"]))
+
+
+# threads (``/threads/runs`` first, or ``runs`` would be taken for a thread id)
+
+
+@route("POST", "/threads/runs")
+def create_thread_and_run(app: App, req: Request) -> Reply:
+    app.runs.assistant_for(req.body)  # validate before creating a thread, as the service does
+    thread = app.store.create_thread(req.body.get("thread") or {})
+    state = app.runs.create(thread["id"], req.body)
+    if _streaming(req):
+        return Reply(events=run_events(app.runs, state, thread=thread))
+    return Reply(state.run)
+
+
+@route("POST", "/threads")
+def create_thread(app: App, req: Request) -> Reply:
+    return Reply(app.store.create_thread(req.body))
+
+
+@route("GET", "/threads/{thread_id}")
+def get_thread(app: App, req: Request) -> Reply:
+    return Reply(app.store.get_thread(req.params["thread_id"]))
+
+
+@route("POST", "/threads/{thread_id}")
+def update_thread(app: App, req: Request) -> Reply:
+    return Reply(app.store.update_thread(req.params["thread_id"], req.body))
+
+
+@route("DELETE", "/threads/{thread_id}")
+def delete_thread(app: App, req: Request) -> Reply:
+    return Reply(app.store.delete_thread(req.params["thread_id"]))
+
+
+# messages
+
+
+@route("POST", "/threads/{thread_id}/messages")
+def create_message(app: App, req: Request) -> Reply:
+    thread_id = req.params["thread_id"]
+    app.store.get_thread(thread_id)
+    app.runs.ensure_idle(thread_id, adding_message=True)
+    return Reply(app.store.add_message(thread_id, req.body))
+
+
+@route("GET", "/threads/{thread_id}/messages")
+def list_messages(app: App, req: Request) -> Reply:
+    return Reply(app.store.list_messages(req.params["thread_id"], req.query))
+
+
+@route("GET", "/threads/{thread_id}/messages/{message_id}")
+def get_message(app: App, req: Request) -> Reply:
+    return Reply(app.store.get_message(req.params["thread_id"], req.params["message_id"]))
+
+
+@route("POST", "/threads/{thread_id}/messages/{message_id}")
+def update_message(app: App, req: Request) -> Reply:
+    return Reply(app.store.update_message(req.params["thread_id"], req.params["message_id"], req.body))
+
+
+@route("DELETE", "/threads/{thread_id}/messages/{message_id}")
+def delete_message(app: App, req: Request) -> Reply:
+    return Reply(app.store.delete_message(req.params["thread_id"], req.params["message_id"]))
+
+
+# runs
+
+
+@route("POST", "/threads/{thread_id}/runs")
+def create_run(app: App, req: Request) -> Reply:
+    state = app.runs.create(req.params["thread_id"], req.body)
+    if _streaming(req):
+        return Reply(events=run_events(app.runs, state))
+    return Reply(state.run)
+
+
+@route("GET", "/threads/{thread_id}/runs")
+def list_runs(app: App, req: Request) -> Reply:
+    return Reply(app.runs.list(req.params["thread_id"], req.query))
+
+
+@route("GET", "/threads/{thread_id}/runs/{run_id}")
+def get_run(app: App, req: Request) -> Reply:
+    # Polling is the clock: every retrieve moves the run one status along its script.
+    state = app.runs.get(req.params["thread_id"], req.params["run_id"])
+    app.runs.advance(state)
+    return Reply(state.run)
+
+
+@route("POST", "/threads/{thread_id}/runs/{run_id}")
+def update_run(app: App, req: Request) -> Reply:
+    return Reply(app.runs.update(req.params["thread_id"], req.params["run_id"], req.body))
+
+
+@route("POST", "/threads/{thread_id}/runs/{run_id}/cancel")
+def cancel_run(app: App, req: Request) -> Reply:
+    return Reply(app.runs.cancel(req.params["thread_id"], req.params["run_id"]).run)
+
+
+@route("POST", "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")
+def submit_tool_outputs(app: App, req: Request) -> Reply:
+    state, step = app.runs.submit_tool_outputs(req.params["thread_id"], req.params["run_id"], req.body)
+    if _streaming(req):
+        return Reply(events=run_events(app.runs, state, finished_step=step))
+    return Reply(state.run)
+
+
+@route("GET", "/threads/{thread_id}/runs/{run_id}/steps")
+def list_run_steps(app: App, req: Request) -> Reply:
+    return Reply(app.runs.list_steps(req.params["thread_id"], req.params["run_id"], req.query))
+
+
+@route("GET", "/threads/{thread_id}/runs/{run_id}/steps/{step_id}")
+def get_run_step(app: App, req: Request) -> Reply:
+    params = req.params
+    return Reply(app.runs.get_step(params["thread_id"], params["run_id"], params["step_id"]))
+
+
+# chat completions (OpenAI and Azure deployment flavours)
+
+
+@route("POST", "/chat/completions")
+def create_chat_completion(app: App, req: Request) -> Reply:
+    return Reply(chat_completion(req.body, deployment=None, azure=req.azure))
+
+
+@route("POST", "/deployments/{deployment}/chat/completions")
+def create_deployment_chat_completion(app: App, req: Request) -> Reply:
+    if not req.azure:
+        raise ApiError(404, f"Invalid URL ({req.method} {req.path})")
+    return Reply(chat_completion(req.body, deployment=req.params["deployment"], azure=True))
