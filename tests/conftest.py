@@ -52,10 +52,13 @@ class Telemetry:
 
 @pytest.fixture
 def strict_guard() -> Iterator[None]:
-    """Our own bugs raise in tests instead of being swallowed."""
+    """Our own bugs fail the test instead of being swallowed."""
     guard.STRICT = True
+    guard.recorded.clear()
     yield
     guard.STRICT = False
+    errors, guard.recorded[:] = list(guard.recorded), []
+    assert not errors, f"internal instrumentation errors: {errors!r}"
 
 
 @pytest.fixture
@@ -76,7 +79,9 @@ def sim() -> Iterator[Simulator]:
 def _clean_sim_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "sim" in request.fixturenames:
-        request.getfixturevalue("sim").clear_faults()
+        simulator = request.getfixturevalue("sim")
+        simulator.clear_faults()
+        simulator.clear_run_outcomes()
 
 
 @pytest.fixture

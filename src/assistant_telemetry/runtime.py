@@ -16,7 +16,7 @@ from . import semconv as sc
 from .config import Settings
 
 if TYPE_CHECKING:
-    from .wrappers import Call
+    from .calls import Call, Lifecycle
 
 VERSION = "0.1.0"
 
@@ -60,3 +60,5 @@ ACTIVE: Runtime | None = None
 
 # The call whose span the SDK's response hook should annotate (set by the wrappers).
 CURRENT_CALL: ContextVar[Call | None] = ContextVar("assistant_telemetry_call", default=None)
+# The poll/stream helper that owns the calls made inside it (see calls.Lifecycle).
+CURRENT_LIFECYCLE: ContextVar[Lifecycle | None] = ContextVar("assistant_telemetry_lifecycle", default=None)

@@ -47,6 +47,8 @@ RUN_STEP_STATUS: Final = "gen_ai.run_step.status"
 # --- assistant_telemetry.*: what no convention names ------------------------------------
 _NS = "assistant_telemetry."
 REQUEST_ID: Final = _NS + "request_id"  # provider request id, x-request-id
+REQUEST_IDS: Final = _NS + "request_ids"  # every request id a poll/stream helper's calls got
+REQUEST_IDS_CAP: Final = 32
 CLIENT_REQUEST_ID: Final = _NS + "client_request_id"  # x-ms-client-request-id
 FAILURE_CLASS: Final = _NS + "failure_class"  # error.type's twin that survives Azure Monitor
 SERVER_HOST: Final = _NS + "server_address"  # server.address's twin that survives Azure Monitor
@@ -72,6 +74,8 @@ MESSAGE_ATTACHMENTS: Final = _NS + "message.attachments"
 MESSAGE_FILE_IDS: Final = _NS + "message.file_ids"
 MESSAGE_INCOMPLETE_REASON: Final = _NS + "message.incomplete_reason"
 
+RUN_POLLS: Final = _NS + "run.polls"
+EVENT_RUN_STATUS: Final = _NS + "run.status_change"  # span event, one per status transition
 RUN_LAST_ERROR_CODE: Final = _NS + "run.last_error_code"
 RUN_INCOMPLETE_REASON: Final = _NS + "run.incomplete_reason"
 RUN_REQUIRED_TOOL_CALLS: Final = _NS + "run.required_tool_calls"

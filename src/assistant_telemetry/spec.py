@@ -11,6 +11,7 @@ from .extract.fields import Attributes
 
 CALL = "call"  # returns the result (or a coroutine of it, on the async class)
 LIST = "list"  # returns a page; on the async class a lazy AsyncPaginator
+LIFECYCLE = "lifecycle"  # a poll helper: one span from create to terminal status
 
 
 @dataclass(frozen=True)

@@ -7,133 +7,18 @@ The application's result and exceptions never change because of us.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any
 
 import wrapt
-from opentelemetry import context, trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime
-from . import semconv as sc
-from .extract.errors import error_attributes
+from .calls import fail, finish, start
 from .extract.http import response_attributes
-from .extract.requests import request_attributes
 from .guard import internal_error
 from .spec import Operation
 
 Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
-
-# Metric attributes are low-cardinality: copied from the span's attributes by name, never ids.
-_METRIC_KEYS = (
-    sc.OPERATION_NAME,
-    sc.PROVIDER_NAME,
-    sc.REQUEST_MODEL,
-    sc.RESPONSE_MODEL,
-    sc.AZURE_DEPLOYMENT,
-    sc.SERVER_ADDRESS,
-    sc.ERROR_TYPE,
-)
-
-
-class Call:
-    """One wrapped call in flight: its span, context tokens and the attributes set so far."""
-
-    __slots__ = ("attrs", "context_token", "recording", "runtime", "span", "spec", "started", "var_token")
-
-    def __init__(self, active: runtime.Runtime, spec: Operation, span: trace.Span, attrs: dict[str, Any]):
-        self.runtime = active
-        self.spec = spec
-        self.span = span
-        self.attrs = attrs
-        self.recording = span.is_recording()
-        self.started = time.perf_counter()
-        self.context_token = context.attach(trace.set_span_in_context(span))
-        self.var_token = runtime.CURRENT_CALL.set(self)
-
-    def annotate(self, attrs: dict[str, Any]) -> None:
-        if attrs:
-            self.span.set_attributes(attrs)
-            self.attrs.update(attrs)
-
-
-def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
-    """Open the span for one call, or None when instrumentation is off or suppressed."""
-    active = runtime.ACTIVE
-    if active is None or not is_instrumentation_enabled():
-        return None
-    try:
-        attrs = spec.client(getattr(instance, "_client", None), active.settings)
-        attrs[sc.OPERATION_NAME] = spec.operation
-        span = active.tracer.start_span(spec.operation, kind=SpanKind.CLIENT, attributes=attrs)
-        call = Call(active, spec, span, attrs)
-    except Exception as error:
-        internal_error(error, "start")
-        return None
-    # The span is open from here on: a failure below loses attributes, never the span.
-    try:
-        if call.recording:
-            call.annotate(request_attributes(spec.positional, args, kwargs, active.settings))
-    except Exception as error:
-        internal_error(error, "request")
-    return call
-
-
-def finish(call: Call, result: Any) -> None:
-    """Read the result into the span, end it, record metrics, restore the context."""
-    try:
-        if call.recording:
-            attrs: dict[str, Any] = {}
-            call.spec.result(result, attrs, call.runtime.settings)
-            call.annotate(attrs)
-    except Exception as error:
-        internal_error(error, "result")
-    _end(call)
-
-
-def fail(call: Call, error: BaseException) -> None:
-    """Record an exception's class and codes (never its message), end the span."""
-    try:
-        attrs = error_attributes(error)
-        if call.recording:
-            call.annotate(attrs)
-        else:
-            call.attrs[sc.ERROR_TYPE] = attrs[sc.ERROR_TYPE]
-        call.span.set_status(Status(StatusCode.ERROR, attrs[sc.ERROR_TYPE]))
-    except Exception as internal:
-        internal_error(internal, "error")
-    _end(call)
-
-
-def _end(call: Call) -> None:
-    try:
-        call.span.end()
-        _record_metrics(call)
-    except Exception as error:
-        internal_error(error, "end")
-    finally:
-        _restore(call)
-
-
-def _restore(call: Call) -> None:
-    try:
-        runtime.CURRENT_CALL.reset(call.var_token)
-        context.detach(call.context_token)
-    except Exception as error:  # a token from another context: nothing to restore
-        internal_error(error, "detach")
-
-
-def _record_metrics(call: Call) -> None:
-    attrs = call.attrs
-    labels = {key: attrs[key] for key in _METRIC_KEYS if key in attrs}
-    # Recorded while the span's context is still current, so exemplars link to it.
-    call.runtime.duration.record(time.perf_counter() - call.started, labels)
-    for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
-        tokens = attrs.get(key)
-        if tokens is not None:
-            call.runtime.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type})
 
 
 def sync_wrapper(spec: Operation) -> Wrapper:

@@ -14,7 +14,7 @@ from ..extract.assistants import object_attributes
 from ..extract.fields import Attributes
 from ..extract.http import client_attributes
 from ..patching import Patcher, Target
-from ..spec import CALL, LIST, Operation
+from ..spec import CALL, LIFECYCLE, LIST, Operation
 from ..wrappers import async_wrapper, paginator_wrapper, response_hook, sync_wrapper
 
 _BETA = "openai.resources.beta"
@@ -49,6 +49,8 @@ def _op(
     )
 
 
+PROCESS_RUN = "process_thread_run"
+
 # Operation names follow Azure AI agent tracing where it has one (create_thread,
 # create_message, list_messages, start_thread_run, get_thread_run, submit_tool_outputs,
 # list_run_steps) and semconv's create_agent; the rest extend the same pattern.
@@ -76,6 +78,11 @@ OPERATIONS: tuple[Operation, ...] = (
     _op(RUNS, "Runs", "submit_tool_outputs", "submit_tool_outputs", "run_id"),
     _op(STEPS, "Steps", "retrieve", "get_run_step", "step_id"),
     _op(STEPS, "Steps", "list", "list_run_steps", "run_id", kind=LIST),
+    # Helpers that drive a run to a terminal status: one span each, their inner calls folded in.
+    _op(RUNS, "Runs", "create_and_poll", PROCESS_RUN, kind=LIFECYCLE),
+    _op(RUNS, "Runs", "poll", PROCESS_RUN, "run_id", "thread_id", kind=LIFECYCLE),
+    _op(RUNS, "Runs", "submit_tool_outputs_and_poll", PROCESS_RUN, kind=LIFECYCLE),
+    _op(THREADS, "Threads", "create_and_run_poll", PROCESS_RUN, kind=LIFECYCLE),
 )
 
 # Every HTTP response, success or not, passes here with its headers (request ids, Azure region ...).
