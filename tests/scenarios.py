@@ -116,6 +116,20 @@ async def every_call(client: Any, sim: Any, content: Content | None = None) -> I
     await resolve(runs.submit_tool_outputs(tool_run.id, thread_id=thread.id, tool_outputs=outputs))
     await until(resolve, lambda: runs.retrieve(tool_run.id, thread_id=thread.id), {"completed"})
 
+    sim.next_run_outcome("requires_action", "completed")  # the same loop through the poll helpers
+    waiting = await resolve(
+        runs.create_and_poll(
+            thread_id=thread.id, assistant_id=asst.id, additional_instructions=content.instructions
+        )
+    )
+    outputs = [
+        {"tool_call_id": c.id, "output": content.tool_output}
+        for c in waiting.required_action.submit_tool_outputs.tool_calls
+    ]
+    await resolve(
+        runs.submit_tool_outputs_and_poll(run_id=waiting.id, thread_id=thread.id, tool_outputs=outputs)
+    )
+
     cancelled = await resolve(runs.create(thread.id, assistant_id=asst.id))
     await resolve(runs.cancel(cancelled.id, thread_id=thread.id))
     both = await resolve(

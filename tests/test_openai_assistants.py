@@ -9,12 +9,10 @@ import pytest
 
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.instrumentors.openai import OPERATIONS
-from assistant_telemetry.spec import LIFECYCLE
 
 from scenarios import every_call, run
 
-# every_call uses the plain methods; the poll helpers have their own tests.
-EXPECTED_OPERATIONS = {op.operation for op in OPERATIONS if op.kind != LIFECYCLE}
+EXPECTED_OPERATIONS = {op.operation for op in OPERATIONS}
 
 
 @pytest.fixture(params=["sync", "async", "azure"])
@@ -68,6 +66,8 @@ def test_every_method_makes_one_linked_span(telemetry: Any, sim: Any, any_client
     assert needs_tools[sc.RUN_REQUIRED_TOOL_CALLS] == 2
     assert needs_tools[sc.RUN_REQUIRED_FUNCTIONS] == ("get_weather", "lookup_order")
     assert telemetry.one("submit_tool_outputs").attributes[sc.TOOL_OUTPUTS] == 2
+    helpers = [s.attributes for s in telemetry.named("process_thread_run")]
+    assert [h[sc.RUN_STATUS] for h in helpers] == ["requires_action", "completed"]
     assert telemetry.one("cancel_thread_run").attributes[sc.RUN_STATUS] == "cancelling"
     both = telemetry.one("create_thread_and_run").attributes
     assert both[sc.RUN_ID] == ids["created_and_run"] and both[sc.THREAD_ID] == ids["created_thread"]

@@ -168,7 +168,8 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
     lifecycle = runtime.CURRENT_LIFECYCLE.get()
     if lifecycle is not None and spec.operation == "get_thread_run":
         lifecycle.counted_poll()
-    if lifecycle is not None and not active.settings.inner_spans:
+    # A helper nested in a helper (create_and_poll -> poll) is always folded in.
+    if lifecycle is not None and (spec.kind == LIFECYCLE or not active.settings.inner_spans):
         return InnerCall(lifecycle, spec)
     try:
         attrs = spec.client(getattr(instance, "_client", None), active.settings)

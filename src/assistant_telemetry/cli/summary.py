@@ -53,7 +53,10 @@ def _detail(span: Span) -> str:
         usage = ""
         if span.get(sc.USAGE_INPUT_TOKENS) is not None:
             usage = f" tokens {span.get(sc.USAGE_INPUT_TOKENS)}->{span.get(sc.USAGE_OUTPUT_TOKENS)}"
-        return f"status {span.get(sc.RUN_STATUS)}{usage}"
+        polls = f" after {span.get(sc.RUN_POLLS)} poll(s)" if span.get(sc.RUN_POLLS) is not None else ""
+        tools = span.get(sc.RUN_REQUIRED_FUNCTIONS)
+        needs = f" needs {', '.join(tools)}" if tools else ""
+        return f"status {span.get(sc.RUN_STATUS)}{polls}{needs}{usage}"
     if span.get(sc.RUN_STEP_ID):
         made = f" -> message {span.get(sc.MESSAGE_ID)}" if span.get(sc.MESSAGE_ID) else ""
         kind, status = span.get(sc.RUN_STEP_TYPE, "?"), span.get(sc.RUN_STEP_STATUS, "")
