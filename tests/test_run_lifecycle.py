@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Telemetry
-from scenarios import resolver, run
 
 import assistant_telemetry
 from assistant_telemetry import semconv as sc
+
+from conftest import Telemetry
+from scenarios import resolver, run
 
 TERMINAL = {
     "completed": ("completed", None, None),
