@@ -192,3 +192,25 @@ def test_metrics_are_low_cardinality(telemetry: Any, sim: Any, client: Any) -> N
         )
     tokens = telemetry.metric_points(sc.METRIC_TOKEN_USAGE)
     assert {p.attributes[sc.TOKEN_TYPE] for p in tokens} == {"input", "output"}
+
+
+def test_azure_assistants_deployment_is_the_model(telemetry: Any, azure_client: Any) -> None:
+    azure_client.beta.assistants.create(model="gpt4o-prod")
+    assert telemetry.one("create_agent").attributes[sc.AZURE_DEPLOYMENT] == "gpt4o-prod"
+
+
+def test_metadata_allowlist_end_to_end(strict_guard: None, client: Any) -> None:
+    import assistant_telemetry
+
+    from conftest import Telemetry
+
+    telemetry = Telemetry()
+    assistant_telemetry.instrument(tracer_provider=telemetry.tracer_provider, metadata_allowlist=["channel"])
+    try:
+        client.beta.threads.create(metadata={"channel": "web", "customer_email": "a@example.com"})
+    finally:
+        assistant_telemetry.uninstrument()
+    attrs = telemetry.one("create_thread").attributes
+    assert attrs[sc.METADATA_KEYS] == ("channel", "customer_email")
+    assert attrs[sc.METADATA_VALUE_PREFIX + "channel"] == "web"
+    assert "a@example.com" not in str(dict(attrs))

@@ -197,10 +197,20 @@ def finish(call: Active, result: Any) -> None:
         if call.recording:
             attrs: dict[str, Any] = {}
             call.spec.result(result, attrs, call.runtime.settings)
+            azure_deployment_from_model(call.attrs, attrs)
             call.annotate(attrs)
     except Exception as error:
         internal_error(error, "result")
     _close(call)
+
+
+def azure_deployment_from_model(known: dict[str, Any], attrs: dict[str, Any]) -> None:
+    """On Azure, Assistants' ``model`` *is* the deployment name (their URLs carry none)."""
+    if known.get(sc.PROVIDER_NAME) != sc.PROVIDER_AZURE_OPENAI or sc.AZURE_DEPLOYMENT in known:
+        return
+    model = attrs.get(sc.RESPONSE_MODEL) or attrs.get(sc.REQUEST_MODEL) or known.get(sc.REQUEST_MODEL)
+    if model:
+        attrs[sc.AZURE_DEPLOYMENT] = model
 
 
 def fail(call: Active, error: BaseException) -> None:
