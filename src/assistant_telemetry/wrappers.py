@@ -7,13 +7,13 @@ The application's result and exceptions never change because of us.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 
 import wrapt
 
 from . import runtime
-from .calls import fail, finish, start
+from .calls import Active, fail, finish, start
 from .extract.http import response_attributes
 from .guard import internal_error
 from .spec import Operation
@@ -37,18 +37,22 @@ def sync_wrapper(spec: Operation) -> Wrapper:
     return wrapper
 
 
+async def _awaited(call: Active | None, make: Callable[[], Awaitable[Any]]) -> Any:
+    """Await what the SDK returns (coroutine or paginator) inside ``call``'s span."""
+    if call is None:
+        return await make()
+    try:
+        result = await make()
+    except BaseException as error:
+        fail(call, error)
+        raise
+    finish(call, result)
+    return result
+
+
 def async_wrapper(spec: Operation) -> Wrapper:
     async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        call = start(spec, instance, args, kwargs)
-        if call is None:
-            return await wrapped(*args, **kwargs)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as error:
-            fail(call, error)
-            raise
-        finish(call, result)
-        return result
+        return await _awaited(start(spec, instance, args, kwargs), lambda: wrapped(*args, **kwargs))
 
     return wrapper
 
@@ -72,16 +76,7 @@ class _PaginatorProxy(wrapt.ObjectProxy):
             yield item
 
     async def _self_first_page(self) -> Any:
-        call = start(*self._self_call_args)
-        if call is None:
-            return await self.__wrapped__
-        try:
-            page = await self.__wrapped__
-        except BaseException as error:
-            fail(call, error)
-            raise
-        finish(call, page)
-        return page
+        return await _awaited(start(*self._self_call_args), lambda: self.__wrapped__)
 
 
 def paginator_wrapper(spec: Operation) -> Wrapper:
