@@ -154,7 +154,7 @@ def test_every_operation_is_documented(operation: object, attributes_doc: str) -
     assert f"`{name}`" in row[0], f"`{owner}.{method}` should map to `{name}` in the operations table"
 
 
-@pytest.mark.parametrize("cap", ["LIST_IDS_CAP", "REQUEST_IDS_CAP"])
+@pytest.mark.parametrize("cap", ["LIST_IDS_CAP", "REQUEST_IDS_CAP", "TOKEN_USAGE_DEDUP_CAP"])
 def test_caps_match_the_code(cap: str, attributes_doc: str) -> None:
     stated = re.findall(rf"`{cap}` = (\d+)", attributes_doc)
     assert stated, f"{cap} is not stated in {ATTRIBUTES.name}"

@@ -212,5 +212,5 @@ def test_metadata_allowlist_end_to_end(strict_guard: None, client: Any) -> None:
         assistant_telemetry.uninstrument()
     attrs = telemetry.one("create_thread").attributes
     assert attrs[sc.METADATA_KEYS] == ("channel", "customer_email")
-    assert attrs[sc.METADATA_VALUE_PREFIX + "channel"] == "web"
+    assert attrs["assistant_telemetry.metadata.value.channel"] == "web"
     assert "a@example.com" not in str(dict(attrs))

@@ -139,3 +139,15 @@ def test_inner_spans_setting_keeps_child_spans(strict_guard: None, sim: Any, cli
     assert [c.name for c in children] == ["start_thread_run", "get_thread_run", "get_thread_run"]
     assert helper.attributes[sc.RUN_POLLS] == 2
     assert [e.attributes[sc.RUN_STATUS] for e in helper.events] == ["queued", "in_progress", "completed"]
+
+
+def test_token_usage_metric_counts_each_run_once(telemetry: Telemetry, sim: Any, client: Any) -> None:
+    assistant_id, thread_id = run(setup_thread(client))
+    done = client.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    for _ in range(3):  # the app re-reads the finished run and its steps
+        client.beta.threads.runs.retrieve(done.id, thread_id=thread_id)
+    for step in client.beta.threads.runs.steps.list(done.id, thread_id=thread_id):
+        client.beta.threads.runs.steps.retrieve(step.id, thread_id=thread_id, run_id=done.id)
+    points = {p.attributes[sc.TOKEN_TYPE]: p for p in telemetry.metric_points(sc.METRIC_TOKEN_USAGE)}
+    assert points["input"].count == 1 and points["input"].sum == done.usage.prompt_tokens
+    assert points["output"].count == 1 and points["output"].sum == done.usage.completion_tokens

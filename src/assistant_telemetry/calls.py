@@ -33,6 +33,7 @@ _METRIC_KEYS = (
     sc.AZURE_DEPLOYMENT,
     sc.SERVER_ADDRESS,
     sc.ERROR_TYPE,
+    sc.FAILURE_CLASS,
 )
 
 
@@ -88,10 +89,11 @@ class Call:
         labels = {key: attrs[key] for key in _METRIC_KEYS if key in attrs}
         # Recorded while the span's context is still current, so exemplars link to it.
         self.runtime.duration.record(time.perf_counter() - self.started, labels)
-        for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
-            tokens = attrs.get(key)
-            if tokens is not None:
-                self.runtime.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type})
+        if self.runtime.first_usage_report(attrs):
+            for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
+                tokens = attrs.get(key)
+                if tokens is not None:
+                    self.runtime.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type})
 
 
 class Lifecycle(Call):

@@ -11,6 +11,8 @@ import contextlib
 import logging
 import time
 
+from . import semconv as sc
+
 logger = logging.getLogger("assistant_telemetry")
 
 STRICT = False  # tests set this to keep errors in `recorded`
@@ -34,6 +36,6 @@ def internal_error(error: BaseException, stage: str) -> None:
     active = runtime.ACTIVE
     if active is not None:
         with contextlib.suppress(Exception):  # the counter itself must not become the problem
-            active.errors.add(1, {"stage": stage, "error.class": type(error).__name__})
+            active.errors.add(1, {sc.INSTRUMENTATION_STAGE: stage, sc.ERROR_TYPE: type(error).__name__})
     if STRICT:
         recorded.append(error)

@@ -6,8 +6,10 @@ so a wrapper can outlive ``uninstrument()``: ``ACTIVE is None`` makes it a plain
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
@@ -28,6 +30,30 @@ class Runtime:
     token_usage: metrics.Histogram
     errors: metrics.Counter
     settings: Settings
+    _usage_seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    _usage_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def first_usage_report(self, attrs: dict[str, Any]) -> bool:
+        """Whether these token counts should be recorded: a run's tokens count once.
+
+        Every retrieve of a finished run carries the same usage, and its steps carry shares
+        of it: recording each would inflate the histogram's sum. Steps are skipped; a run id
+        is remembered (bounded, oldest forgotten first) once its usage has been recorded.
+        """
+        if sc.USAGE_INPUT_TOKENS not in attrs and sc.USAGE_OUTPUT_TOKENS not in attrs:
+            return False
+        if sc.RUN_STEP_ID in attrs:
+            return False
+        run_id = attrs.get(sc.RUN_ID)
+        if run_id is None:
+            return True
+        with self._usage_lock:
+            if run_id in self._usage_seen:
+                return False
+            self._usage_seen[run_id] = None
+            if len(self._usage_seen) > sc.TOKEN_USAGE_DEDUP_CAP:
+                self._usage_seen.popitem(last=False)
+        return True
 
     @classmethod
     def create(cls, tracer_provider: Any, meter_provider: Any, settings: Settings) -> Runtime:

@@ -24,7 +24,6 @@ AGENT_NAME: Final = "gen_ai.agent.name"
 REQUEST_MODEL: Final = "gen_ai.request.model"
 RESPONSE_MODEL: Final = "gen_ai.response.model"
 RESPONSE_ID: Final = "gen_ai.response.id"
-RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
 USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 TOKEN_TYPE: Final = "gen_ai.token.type"
@@ -35,6 +34,7 @@ AZURE_SERVICE_REQUEST_ID: Final = "azure.service.request.id"
 AZURE_RESOURCE_PROVIDER_NAMESPACE: Final = "azure.resource_provider.namespace"
 
 # --- Azure AI agent tracing's names (threads, runs, messages, run steps) ----------------
+# (gen_ai.run_step.id and .type extend that family; azure-ai-agents 1.1 emits only .status)
 THREAD_ID: Final = "gen_ai.thread.id"
 RUN_ID: Final = "gen_ai.thread.run.id"
 RUN_STATUS: Final = "gen_ai.thread.run.status"
@@ -85,7 +85,7 @@ TOOL_OUTPUTS: Final = _NS + "tool_outputs"  # count of submitted outputs, never 
 RUN_STEP_TOOL_TYPES: Final = _NS + "run_step.tool_types"
 
 METADATA_KEYS: Final = _NS + "metadata.keys"
-METADATA_VALUE_PREFIX: Final = _NS + "metadata."  # + allowlisted key
+METADATA_VALUE_PREFIX: Final = _NS + "metadata.value."  # + allowlisted key (never collides with .keys)
 
 LIST_COUNT: Final = _NS + "list.count"
 LIST_FIRST_ID: Final = _NS + "list.first_id"
@@ -100,6 +100,8 @@ DELETED: Final = _NS + "deleted"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_INSTRUMENTATION_ERRORS: Final = _NS + "instrumentation.errors"
+INSTRUMENTATION_STAGE: Final = _NS + "instrumentation.stage"  # where an internal error happened
+TOKEN_USAGE_DEDUP_CAP: Final = 10_000  # finished runs remembered so their tokens count once
 
 # Semconv's advisory bucket boundaries for the two gen_ai.client histograms.
 DURATION_BUCKETS: Final = (

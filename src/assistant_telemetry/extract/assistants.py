@@ -140,12 +140,16 @@ def required_action_attributes(action: Any, attrs: Attributes) -> None:
 
 def usage_attributes(usage: Any, attrs: Attributes) -> None:
     # Assistants report prompt/completion tokens; Responses and chat report input/output.
-    put(attrs, sc.USAGE_INPUT_TOKENS, integer(field(usage, "prompt_tokens") or field(usage, "input_tokens")))
-    put(
-        attrs,
-        sc.USAGE_OUTPUT_TOKENS,
-        integer(field(usage, "completion_tokens") or field(usage, "output_tokens")),
-    )
+    put(attrs, sc.USAGE_INPUT_TOKENS, _first_count(usage, "prompt_tokens", "input_tokens"))
+    put(attrs, sc.USAGE_OUTPUT_TOKENS, _first_count(usage, "completion_tokens", "output_tokens"))
+
+
+def _first_count(usage: Any, *names: str) -> int | None:
+    for name in names:
+        count = integer(field(usage, name))
+        if count is not None:  # 0 is a real count
+            return count
+    return None
 
 
 def run_step_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:

@@ -44,14 +44,14 @@ def failure_class(error: BaseException, status: Any, error_code: str | None) -> 
     if isinstance(status, int):
         if status == 429:
             return "rate_limited"
+        if status in (408, 504):
+            return "timeout"
         if status >= 500:
             return "server_error"
         if status in (401, 403):
             return "auth"
         if status == 404:
             return "not_found"
-        if status in (408, 504):
-            return "timeout"
         return "bad_request"
     name = type(error).__name__
     if "Timeout" in name:

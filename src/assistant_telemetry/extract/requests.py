@@ -20,7 +20,7 @@ from .assistants import (
     thread_id_attributes,
     tool_types,
 )
-from .fields import Attributes, code, items, text
+from .fields import Attributes, code, text
 
 Recorder = Callable[[Any, Attributes, Settings], None]
 
@@ -45,7 +45,9 @@ def _tools(value: Any, attrs: Attributes, settings: Settings) -> None:
 
 
 def _tool_outputs(value: Any, attrs: Attributes, settings: Settings) -> None:
-    attrs[sc.TOOL_OUTPUTS] = len(items(value))
+    # Only sized containers: iterating an app's generator would consume it.
+    if isinstance(value, (list, tuple)):
+        attrs[sc.TOOL_OUTPUTS] = len(value)
 
 
 def _content(value: Any, attrs: Attributes, settings: Settings) -> None:
