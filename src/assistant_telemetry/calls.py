@@ -177,9 +177,7 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         attrs = spec.client(getattr(instance, "_client", None), active.settings)
         attrs[sc.OPERATION_NAME] = spec.operation
         span = active.tracer.start_span(spec.operation, kind=SpanKind.CLIENT, attributes=attrs)
-        call = (Lifecycle if spec.kind == LIFECYCLE and lifecycle is None else Call)(
-            active, spec, span, attrs
-        )
+        call = (Lifecycle if spec.kind == LIFECYCLE else Call)(active, spec, span, attrs)
         call.lifecycle = lifecycle
     except Exception as error:
         internal_error(error, "start")

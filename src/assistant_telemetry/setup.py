@@ -50,7 +50,7 @@ class Instrumentation:
 
 
 _current: Instrumentation | None = None
-_installed: dict[tuple[str, str], tuple[Any, Any]] = {}  # providers we made, reused after uninstrument
+_installed: dict[tuple[str, str], Instrumentation] = {}  # what we set up, reused after uninstrument
 
 
 def instrument(
@@ -150,11 +150,11 @@ def _build(exporter: str, **options: Any) -> Instrumentation:
             options["connection_string"], options["service_name"], options["azure_monitor_options"]
         )
     key = (exporter, repr(sorted((k, str(v)) for k, v in options.items())))
-    span_exporter, metric_exporter, path = _EXPORTER_FACTORIES[exporter](**options)
-    if key not in _installed:
-        _installed[key] = _install_providers(span_exporter, metric_exporter, options["service_name"])
-    tracer_provider, meter_provider = _installed[key]
-    return Instrumentation(exporter, tracer_provider, meter_provider, file_path=path)
+    if key not in _installed:  # exporters are built once: a second build would only be discarded
+        span_exporter, metric_exporter, path = _EXPORTER_FACTORIES[exporter](**options)
+        providers = _install_providers(span_exporter, metric_exporter, options["service_name"])
+        _installed[key] = Instrumentation(exporter, *providers, file_path=path)
+    return _installed[key]
 
 
 def _install_providers(
@@ -251,9 +251,10 @@ def _azure_monitor(
     if key not in _installed:
         resource = Resource.create({"service.name": service_name} if service_name else {})
         configure_azure_monitor(connection_string=connection_string, resource=resource, **(extra or {}))
-        _installed[key] = (trace.get_tracer_provider(), metrics.get_meter_provider())
-    tracer_provider, meter_provider = _installed[key]
-    return Instrumentation("azure-monitor", tracer_provider, meter_provider)
+        _installed[key] = Instrumentation(
+            "azure-monitor", trace.get_tracer_provider(), metrics.get_meter_provider()
+        )
+    return _installed[key]
 
 
 _EXPORTER_FACTORIES: dict[str, Callable[..., tuple[SpanExporter, MetricExporter, str | None]]] = {
