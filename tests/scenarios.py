@@ -130,6 +130,40 @@ async def every_call(client: Any, sim: Any, content: Content | None = None) -> I
         runs.submit_tool_outputs_and_poll(run_id=waiting.id, thread_id=thread.id, tool_outputs=outputs)
     )
 
+    # The same loop through the stream helpers, content in every field they take.
+    sim.next_run_outcome("requires_action", "completed")
+    extra = [{"role": "user", "content": content.message}]
+    streamed = await consume(
+        client,
+        runs.stream(
+            thread_id=thread.id,
+            assistant_id=asst.id,
+            additional_instructions=content.instructions,
+            additional_messages=extra,
+            metadata=meta,
+        ),
+    )
+    outputs = [
+        {"tool_call_id": c.id, "output": content.tool_output}
+        for c in streamed.required_action.submit_tool_outputs.tool_calls
+    ]
+    await consume(
+        client, runs.submit_tool_outputs_stream(run_id=streamed.id, thread_id=thread.id, tool_outputs=outputs)
+    )
+    raw = await resolve(
+        runs.create(thread.id, assistant_id=asst.id, instructions=content.instructions, stream=True)
+    )
+    await drain(raw)
+    streamed_thread = await consume(
+        client,
+        beta.threads.create_and_run_stream(
+            assistant_id=asst.id,
+            instructions=content.instructions,
+            thread={"messages": extra, "metadata": meta},
+        ),
+    )
+    await resolve(beta.threads.delete(streamed_thread.thread_id))
+
     cancelled = await resolve(runs.create(thread.id, assistant_id=asst.id))
     await resolve(runs.cancel(cancelled.id, thread_id=thread.id))
     both = await resolve(
@@ -157,6 +191,24 @@ async def every_call(client: Any, sim: Any, content: Content | None = None) -> I
             "created_thread": both.thread_id,
         }
     )
+
+
+async def consume(client: Any, manager: Any) -> Any:
+    """Run a stream helper to its end, as an app would (``with`` or ``async with``); the final run."""
+    if resolver(client) is async_resolve:
+        async with manager as stream:
+            await stream.until_done()
+            return stream.current_run
+    with manager as stream:
+        stream.until_done()
+        return stream.current_run
+
+
+async def drain(stream: Any) -> list[Any]:
+    """Iterate a ``stream=True`` result to its end."""
+    if hasattr(stream, "__anext__"):
+        return [event async for event in stream]
+    return list(stream)
 
 
 def run(coro: Awaitable[Any]) -> Any:

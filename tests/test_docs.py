@@ -154,7 +154,17 @@ def test_every_operation_is_documented(operation: object, attributes_doc: str) -
     assert f"`{name}`" in row[0], f"`{owner}.{method}` should map to `{name}` in the operations table"
 
 
-@pytest.mark.parametrize("cap", ["LIST_IDS_CAP", "REQUEST_IDS_CAP", "TOKEN_USAGE_DEDUP_CAP"])
+@pytest.mark.parametrize(
+    "cap",
+    [
+        "LIST_IDS_CAP",
+        "REQUEST_IDS_CAP",
+        "RUN_OUTCOMES_DEDUP_CAP",
+        "SEEN_ITEMS_CAP",
+        "REPLY_THREADS_CAP",
+        "RUN_CREATED_IDS_CAP",
+    ],
+)
 def test_caps_match_the_code(cap: str, attributes_doc: str) -> None:
     stated = re.findall(rf"`{cap}` = (\d+)", attributes_doc)
     assert stated, f"{cap} is not stated in {ATTRIBUTES.name}"
@@ -163,7 +173,15 @@ def test_caps_match_the_code(cap: str, attributes_doc: str) -> None:
 
 @pytest.mark.parametrize(
     ("metric", "buckets"),
-    [(sc.METRIC_OPERATION_DURATION, sc.DURATION_BUCKETS), (sc.METRIC_TOKEN_USAGE, sc.TOKEN_BUCKETS)],
+    [
+        (sc.METRIC_OPERATION_DURATION, sc.DURATION_BUCKETS),
+        (sc.METRIC_TOKEN_USAGE, sc.TOKEN_BUCKETS),
+        (sc.METRIC_RUN_DURATION, sc.RUN_DURATION_BUCKETS),
+        (sc.METRIC_RUN_QUEUE_TIME, sc.RUN_DURATION_BUCKETS),
+        (sc.METRIC_RUN_EXECUTION_TIME, sc.RUN_DURATION_BUCKETS),
+        (sc.METRIC_REPLY_TIME, sc.RUN_DURATION_BUCKETS),
+        (sc.METRIC_RUN_POLLS, sc.POLL_BUCKETS),
+    ],
 )
 def test_bucket_boundaries_match_the_code(
     metric: str, buckets: tuple[float, ...], attributes_doc: str

@@ -28,7 +28,7 @@ def wrapped_targets() -> list[tuple[type, str]]:
         module = importlib.import_module(op.module)
         for owner in (op.owner, op.async_class):
             found.append((getattr(module, owner), op.method))
-    for module_name, owner, method in RESPONSE_HOOKS:
+    for module_name, owner, method, _hook in RESPONSE_HOOKS:
         found.append((getattr(importlib.import_module(module_name), owner), method))
     return found
 

@@ -67,7 +67,15 @@ def test_every_method_makes_one_linked_span(telemetry: Any, sim: Any, any_client
     assert needs_tools[sc.RUN_REQUIRED_FUNCTIONS] == ("get_weather", "lookup_order")
     assert telemetry.one("submit_tool_outputs").attributes[sc.TOOL_OUTPUTS] == 2
     helpers = [s.attributes for s in telemetry.named("process_thread_run")]
-    assert [h[sc.RUN_STATUS] for h in helpers] == ["requires_action", "completed"]
+    # poll helpers, then stream helpers: the tool loop, then create_and_run_stream
+    expected = ["requires_action", "completed", "requires_action", "completed", "completed"]
+    assert [h[sc.RUN_STATUS] for h in helpers] == expected
+    streamed = helpers[2:]
+    assert all(h[sc.STREAM_OUTCOME] == "finished" and h[sc.STREAM_EVENTS] > 3 for h in streamed)
+    assert streamed[0][sc.RUN_ID] == streamed[1][sc.RUN_ID]  # one run, paused for tools, resumed
+    assert len(streamed[1][sc.RUN_MESSAGE_IDS]) == 1 and len(streamed[2][sc.RUN_MESSAGE_IDS]) == 1
+    raw = [s.attributes for s in telemetry.named("start_thread_run") if sc.STREAM_OUTCOME in s.attributes]
+    assert len(raw) == 1 and raw[0][sc.RUN_STATUS] == "completed"  # stream=True: the span lives on
     assert telemetry.one("cancel_thread_run").attributes[sc.RUN_STATUS] == "cancelling"
     both = telemetry.one("create_thread_and_run").attributes
     assert both[sc.RUN_ID] == ids["created_and_run"] and both[sc.THREAD_ID] == ids["created_thread"]

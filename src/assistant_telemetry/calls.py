@@ -2,10 +2,13 @@
 
 Three shapes share one interface (``annotate``, ``fail``, ``close``):
 - ``Call``: one CLIENT span for one SDK method call;
-- ``Lifecycle``: a poll or stream helper (``create_and_poll`` ...) that owns one span from
-  create to terminal status, counting polls and recording each status change as an event;
+- ``Lifecycle``: a poll helper (``create_and_poll`` ...) that owns one span from create to
+  terminal status, counting polls;
 - ``InnerCall``: a call a Lifecycle makes (create, each retrieve): no span of its own, its
   ids, status and request id go to the Lifecycle's span (``inner_spans=True`` keeps spans).
+
+A call whose result is a stream hands its span to the stream (see streams.py): the context
+is restored when the request returns, the span ends when the stream does.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime
 from . import semconv as sc
+from .extract.assistants import TERMINAL_RUN_STATUSES, message_attributes, run_step_attributes
 from .extract.errors import error_attributes
+from .extract.fields import field, items
 from .extract.requests import request_attributes
 from .guard import internal_error
 from .spec import LIFECYCLE, Operation
@@ -32,9 +37,22 @@ _METRIC_KEYS = (
     sc.RESPONSE_MODEL,
     sc.AZURE_DEPLOYMENT,
     sc.SERVER_ADDRESS,
+    sc.RUN_STATUS,
     sc.ERROR_TYPE,
     sc.FAILURE_CLASS,
 )
+# Run and reply metrics: which service and model, and how the run ended.
+_RUN_METRIC_KEYS = (
+    sc.PROVIDER_NAME,
+    sc.REQUEST_MODEL,
+    sc.RESPONSE_MODEL,
+    sc.AZURE_DEPLOYMENT,
+    sc.SERVER_ADDRESS,
+    sc.RUN_STATUS,
+    sc.RUN_LAST_ERROR_CODE,
+    sc.RUN_INCOMPLETE_REASON,
+)
+_REPLY_METRIC_KEYS = (sc.PROVIDER_NAME, sc.AZURE_DEPLOYMENT, sc.SERVER_ADDRESS)
 
 
 class Call:
@@ -43,12 +61,15 @@ class Call:
     __slots__ = (
         "attrs",
         "context_token",
+        "last_status",
         "lifecycle",
         "recording",
+        "run_claimed",
         "runtime",
         "span",
         "spec",
         "started",
+        "streaming",
         "var_token",
     )
 
@@ -59,52 +80,123 @@ class Call:
         self.attrs = attrs
         self.lifecycle: Lifecycle | None = None  # set when an inner call keeps its own span
         self.recording = span.is_recording()
+        self.last_status: str | None = None
+        self.run_claimed = False  # this span is the first to see its run finished
+        self.streaming = False  # the span now belongs to a stream (streams.py)
         self.started = time.perf_counter()
         self.context_token = context.attach(trace.set_span_in_context(span))
         self.var_token = runtime.CURRENT_CALL.set(self)
 
     def annotate(self, attrs: dict[str, Any]) -> None:
         if attrs:
+            status = attrs.get(sc.RUN_STATUS)
+            if status in TERMINAL_RUN_STATUSES and not self.run_claimed:
+                self.run_claimed = self.runtime.outcomes.claim_run(attrs)
             self.span.set_attributes(attrs)
             self.attrs.update(attrs)
             if self.lifecycle is not None:
                 self.lifecycle.observe(attrs)
 
+    def record_status(self, status: str | None, attrs: dict[str, Any]) -> None:
+        """A run status transition as a span event (repeats of the same status are not news)."""
+        if status and status != self.last_status:
+            self.span.add_event(sc.EVENT_RUN_STATUS, attrs)
+            self.last_status = status
+
+    def observe_result(self, obj: Any) -> None:
+        """Items of a page become events once each; messages answer earlier user messages."""
+        outcomes = self.runtime.outcomes
+        kind = field(obj, "object")
+        if kind == "list":
+            messages = []
+            for item in items(field(obj, "data"))[: sc.LIST_IDS_CAP]:
+                self.observe_item(item)
+                if field(item, "object") == "thread.message":
+                    messages.append(item)
+            self.record_replies(outcomes.replies(messages))
+        elif kind == "thread.message":
+            outcomes.new_item(obj)  # this span already carries it: no event
+            self.record_replies(outcomes.replies((obj,)))
+        elif kind == "thread.run.step":
+            outcomes.new_item(obj)
+
+    def observe_item(self, item: Any) -> None:
+        """A step or message seen for the first time (in this status) becomes a span event."""
+        kind = field(item, "object")
+        read = _ITEM_EVENTS.get(kind) if isinstance(kind, str) else None
+        if read is not None and self.runtime.outcomes.new_item(item):
+            attrs: dict[str, Any] = {}
+            read(item, attrs, self.runtime.settings)
+            self.span.add_event(sc.EVENT_MESSAGE if kind == "thread.message" else sc.EVENT_RUN_STEP, attrs)
+
+    def record_replies(self, replies: list[dict[str, Any]]) -> None:
+        if not replies:
+            return
+        labels = {key: self.attrs[key] for key in _REPLY_METRIC_KEYS if key in self.attrs}
+        for reply in replies:
+            self.span.add_event(sc.EVENT_REPLY, reply)
+            status_labels = {**labels, sc.MESSAGE_STATUS: reply[sc.MESSAGE_STATUS]}
+            self.runtime.reply_time.record(reply[sc.REPLY_TIME], status_labels, self._metric_context())
+
     def fail(self, error_type: str) -> None:
         self.span.set_status(Status(StatusCode.ERROR, error_type))
 
     def close(self) -> None:
+        """End the span and restore the context (both, whatever happens to the other)."""
         try:
-            self.span.end()
-            self._record_metrics()
+            self.end()
         finally:
-            self._restore()
+            self.detach()
 
-    def _restore(self) -> None:
+    def detach(self) -> None:
+        """Restore the context the call started in; the span stays open (a stream ends it)."""
         runtime.CURRENT_CALL.reset(self.var_token)
         context.detach(self.context_token)
 
+    def end(self) -> None:
+        self.span.end()
+        self._record_metrics()
+
+    def _metric_context(self) -> context.Context | None:
+        # A stream's span is no longer the current one: name it, so exemplars still link to it.
+        return trace.set_span_in_context(self.span) if self.streaming else None
+
     def _record_metrics(self) -> None:
         attrs = self.attrs
+        active = self.runtime
+        ctx = self._metric_context()
         labels = {key: attrs[key] for key in _METRIC_KEYS if key in attrs}
-        # Recorded while the span's context is still current, so exemplars link to it.
-        self.runtime.duration.record(time.perf_counter() - self.started, labels)
-        if self.runtime.first_usage_report(attrs):
+        active.duration.record(time.perf_counter() - self.started, labels, ctx)
+        # A run's tokens count once (every retrieve of it repeats them); a step's are a share.
+        if (self.run_claimed or sc.RUN_ID not in attrs) and sc.RUN_STEP_ID not in attrs:
             for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
                 tokens = attrs.get(key)
                 if tokens is not None:
-                    self.runtime.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type})
+                    active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
+        if self.run_claimed:
+            run_labels = {key: attrs[key] for key in _RUN_METRIC_KEYS if key in attrs}
+            active.runs.add(1, run_labels, ctx)
+            for key, histogram in (
+                (sc.RUN_TOTAL_TIME, active.run_duration),
+                (sc.RUN_QUEUE_TIME, active.run_queue_time),
+                (sc.RUN_EXECUTION_TIME, active.run_execution_time),
+            ):
+                seconds = attrs.get(key)
+                if seconds is not None:
+                    histogram.record(seconds, run_labels, ctx)
+
+
+_ITEM_EVENTS = {"thread.message": message_attributes, "thread.run.step": run_step_attributes}
 
 
 class Lifecycle(Call):
     """A helper that drives a run to a terminal status: one span, polls counted, changes as events."""
 
-    __slots__ = ("last_status", "lifecycle_token", "polls", "request_ids")
+    __slots__ = ("lifecycle_token", "polls", "request_ids")
 
     def __init__(self, active: runtime.Runtime, spec: Operation, span: trace.Span, attrs: dict[str, Any]):
         super().__init__(active, spec, span, attrs)
         self.polls = 0
-        self.last_status: str | None = None
         self.request_ids: list[str] = []
         self.lifecycle_token = runtime.CURRENT_LIFECYCLE.set(self)
 
@@ -118,29 +210,31 @@ class Lifecycle(Call):
         if request_id and len(self.request_ids) < sc.REQUEST_IDS_CAP and request_id not in self.request_ids:
             self.request_ids.append(request_id)
         status = attrs.get(sc.RUN_STATUS)
-        if status and status != self.last_status:
-            self.span.add_event(sc.EVENT_RUN_STATUS, {sc.RUN_STATUS: status, sc.RUN_POLLS: self.polls})
-            self.last_status = status
+        if status:
+            self.record_status(status, {sc.RUN_STATUS: status, sc.RUN_POLLS: self.polls})
 
     def counted_poll(self) -> None:
         self.polls += 1
 
-    def close(self) -> None:
-        final = {sc.RUN_POLLS: self.polls}
+    def end(self) -> None:
+        final: dict[str, Any] = {sc.RUN_POLLS: self.polls}
         if self.request_ids:
-            final[sc.REQUEST_IDS] = list(self.request_ids)  # type: ignore[assignment]
+            final[sc.REQUEST_IDS] = list(self.request_ids)
         self.span.set_attributes(final)
-        super().close()
+        super().end()
+        labels = {key: self.attrs[key] for key in _RUN_METRIC_KEYS if key in self.attrs}
+        self.runtime.run_polls.record(self.polls, labels)
 
-    def _restore(self) -> None:
+    def detach(self) -> None:
         runtime.CURRENT_LIFECYCLE.reset(self.lifecycle_token)
-        super()._restore()
+        super().detach()
 
 
 class InnerCall:
     """A call made inside a Lifecycle: reported to the Lifecycle's span, no span of its own."""
 
     __slots__ = ("attrs", "lifecycle", "recording", "runtime", "spec")
+    streaming = False
 
     def __init__(self, lifecycle: Lifecycle, spec: Operation):
         self.lifecycle = lifecycle
@@ -151,6 +245,12 @@ class InnerCall:
 
     def annotate(self, attrs: dict[str, Any]) -> None:
         self.lifecycle.annotate(attrs)
+
+    def observe_result(self, obj: Any) -> None:
+        self.lifecycle.observe_result(obj)
+
+    def detach(self) -> None:
+        pass
 
     def fail(self, error_type: str) -> None:
         pass  # the exception reaches the Lifecycle, which records it
@@ -196,9 +296,11 @@ def finish(call: Active, result: Any) -> None:
     try:
         if call.recording:
             attrs: dict[str, Any] = {}
-            call.spec.result(result, attrs, call.runtime.settings)
+            read = call.spec.result(result, attrs, call.runtime.settings)
             azure_deployment_from_model(call.attrs, attrs)
             call.annotate(attrs)
+            if read is not None:
+                call.observe_result(read)
     except Exception as error:
         internal_error(error, "result")
     _close(call)
@@ -215,6 +317,11 @@ def azure_deployment_from_model(known: dict[str, Any], attrs: dict[str, Any]) ->
 
 def fail(call: Active, error: BaseException) -> None:
     """Record an exception's class and codes (never its message), end the span."""
+    record_error(call, error)
+    _close(call)
+
+
+def record_error(call: Active, error: BaseException) -> None:
     try:
         attrs = error_attributes(error)
         if call.recording:
@@ -224,11 +331,13 @@ def fail(call: Active, error: BaseException) -> None:
         call.fail(attrs[sc.ERROR_TYPE])
     except Exception as internal:
         internal_error(internal, "error")
-    _close(call)
 
 
 def _close(call: Active) -> None:
     try:
-        call.close()
+        if call.streaming:
+            call.detach()  # the stream ends the span
+        else:
+            call.close()
     except Exception as error:
         internal_error(error, "end")

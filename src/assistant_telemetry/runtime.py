@@ -6,8 +6,6 @@ so a wrapper can outlive ``uninstrument()``: ``ACTIVE is None`` makes it a plain
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +14,7 @@ from opentelemetry import metrics, trace
 
 from . import semconv as sc
 from .config import Settings
+from .outcomes import Outcomes
 
 if TYPE_CHECKING:
     from .calls import Call, Lifecycle
@@ -28,50 +27,61 @@ class Runtime:
     tracer: trace.Tracer
     duration: metrics.Histogram
     token_usage: metrics.Histogram
+    run_duration: metrics.Histogram
+    run_queue_time: metrics.Histogram
+    run_execution_time: metrics.Histogram
+    runs: metrics.Counter
+    run_polls: metrics.Histogram
+    reply_time: metrics.Histogram
     errors: metrics.Counter
     settings: Settings
-    _usage_seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
-    _usage_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def first_usage_report(self, attrs: dict[str, Any]) -> bool:
-        """Whether these token counts should be recorded: a run's tokens count once.
-
-        Every retrieve of a finished run carries the same usage, and its steps carry shares
-        of it: recording each would inflate the histogram's sum. Steps are skipped; a run id
-        is remembered (bounded, oldest forgotten first) once its usage has been recorded.
-        """
-        if sc.USAGE_INPUT_TOKENS not in attrs and sc.USAGE_OUTPUT_TOKENS not in attrs:
-            return False
-        if sc.RUN_STEP_ID in attrs:
-            return False
-        run_id = attrs.get(sc.RUN_ID)
-        if run_id is None:
-            return True
-        with self._usage_lock:
-            if run_id in self._usage_seen:
-                return False
-            self._usage_seen[run_id] = None
-            if len(self._usage_seen) > sc.TOKEN_USAGE_DEDUP_CAP:
-                self._usage_seen.popitem(last=False)
-        return True
+    outcomes: Outcomes = field(default_factory=Outcomes)
 
     @classmethod
     def create(cls, tracer_provider: Any, meter_provider: Any, settings: Settings) -> Runtime:
         tracer = trace.get_tracer("assistant_telemetry", VERSION, tracer_provider)
         meter = metrics.get_meter("assistant_telemetry", VERSION, meter_provider)
+
+        def seconds(name: str, description: str, buckets: tuple[float, ...]) -> metrics.Histogram:
+            return meter.create_histogram(
+                name, unit="s", description=description, explicit_bucket_boundaries_advisory=list(buckets)
+            )
+
         return cls(
             tracer=tracer,
-            duration=meter.create_histogram(
-                sc.METRIC_OPERATION_DURATION,
-                unit="s",
-                description="Duration of GenAI client operations",
-                explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+            duration=seconds(
+                sc.METRIC_OPERATION_DURATION, "Duration of GenAI client operations", sc.DURATION_BUCKETS
             ),
             token_usage=meter.create_histogram(
                 sc.METRIC_TOKEN_USAGE,
                 unit="{token}",
                 description="Tokens used per operation, by gen_ai.token.type",
                 explicit_bucket_boundaries_advisory=list(sc.TOKEN_BUCKETS),
+            ),
+            run_duration=seconds(
+                sc.METRIC_RUN_DURATION, "Run created -> finished, server timestamps", sc.RUN_DURATION_BUCKETS
+            ),
+            run_queue_time=seconds(
+                sc.METRIC_RUN_QUEUE_TIME, "Run created -> started, server timestamps", sc.RUN_DURATION_BUCKETS
+            ),
+            run_execution_time=seconds(
+                sc.METRIC_RUN_EXECUTION_TIME,
+                "Run started -> finished, server timestamps",
+                sc.RUN_DURATION_BUCKETS,
+            ),
+            runs=meter.create_counter(
+                sc.METRIC_RUNS, unit="{run}", description="Finished runs, by final status and error code"
+            ),
+            run_polls=meter.create_histogram(
+                sc.METRIC_RUN_POLLS,
+                unit="{poll}",
+                description="Retrieves a poll helper made before the run stopped",
+                explicit_bucket_boundaries_advisory=list(sc.POLL_BUCKETS),
+            ),
+            reply_time=seconds(
+                sc.METRIC_REPLY_TIME,
+                "The user's message -> the assistant's reply on the same thread, server timestamps",
+                sc.RUN_DURATION_BUCKETS,
             ),
             errors=meter.create_counter(
                 sc.METRIC_INSTRUMENTATION_ERRORS,
@@ -86,5 +96,5 @@ ACTIVE: Runtime | None = None
 
 # The call whose span the SDK's response hook should annotate (set by the wrappers).
 CURRENT_CALL: ContextVar[Call | None] = ContextVar("assistant_telemetry_call", default=None)
-# The poll/stream helper that owns the calls made inside it (see calls.Lifecycle).
+# The poll helper that owns the calls made inside it (see calls.Lifecycle).
 CURRENT_LIFECYCLE: ContextVar[Lifecycle | None] = ContextVar("assistant_telemetry_lifecycle", default=None)

@@ -83,6 +83,30 @@ RUN_REQUIRED_FUNCTIONS: Final = _NS + "run.required_functions"
 TOOL_TYPES: Final = _NS + "tool_types"
 TOOL_OUTPUTS: Final = _NS + "tool_outputs"  # count of submitted outputs, never their text
 RUN_STEP_TOOL_TYPES: Final = _NS + "run_step.tool_types"
+RUN_STEP_DURATION: Final = _NS + "run_step.duration_s"  # step created_at -> its terminal timestamp
+EVENT_RUN_STEP: Final = _NS + "run_step"  # span event per step seen in a step list or a run stream
+EVENT_MESSAGE: Final = _NS + "message"  # span event per message seen in a message list
+
+# Server-timestamp timings, on the one span that first saw the run finish (bounded de-duplication).
+RUN_QUEUE_TIME: Final = _NS + "run.queue_time_s"  # started_at - created_at
+RUN_EXECUTION_TIME: Final = _NS + "run.execution_time_s"  # terminal timestamp - started_at
+RUN_TOTAL_TIME: Final = _NS + "run.total_time_s"  # terminal timestamp - created_at
+RUN_OUTCOMES_DEDUP_CAP: Final = 10_000  # finished runs remembered so their timings and tokens count once
+SEEN_ITEMS_CAP: Final = 10_000  # (step or message id, status) pairs already reported as events
+# The user's message -> the first assistant message after it on the same thread.
+EVENT_REPLY: Final = _NS + "reply"  # span event on the span that first saw the reply
+REPLY_TIME: Final = _NS + "reply.time_s"  # assistant completed_at (or created_at) - user created_at
+REPLY_TO_MESSAGE_ID: Final = _NS + "reply.to_message_id"  # the user's message id
+REPLY_THREADS_CAP: Final = 10_000  # threads whose last user message is remembered
+
+# Run streams (runs.stream, create_and_run_stream, stream=True ...): one span as long as the stream.
+STREAM_EVENTS: Final = _NS + "stream.events"
+STREAM_TIME_TO_FIRST_EVENT: Final = _NS + "stream.time_to_first_event_s"
+STREAM_TIME_TO_FIRST_DELTA: Final = _NS + "stream.time_to_first_delta_s"  # first message text delta
+STREAM_OUTCOME: Final = _NS + "stream.outcome"  # completed | ended | abandoned | dropped | error
+RUN_MESSAGE_IDS: Final = _NS + "run.message_ids"  # messages a streamed run created
+RUN_STEP_IDS: Final = _NS + "run.step_ids"  # steps a streamed run created
+RUN_CREATED_IDS_CAP: Final = 32
 
 METADATA_KEYS: Final = _NS + "metadata.keys"
 METADATA_VALUE_PREFIX: Final = _NS + "metadata.value."  # + allowlisted key (never collides with .keys)
@@ -101,7 +125,12 @@ METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_INSTRUMENTATION_ERRORS: Final = _NS + "instrumentation.errors"
 INSTRUMENTATION_STAGE: Final = _NS + "instrumentation.stage"  # where an internal error happened
-TOKEN_USAGE_DEDUP_CAP: Final = 10_000  # finished runs remembered so their tokens count once
+METRIC_RUN_DURATION: Final = _NS + "run.duration"  # created -> terminal, once per run
+METRIC_RUN_QUEUE_TIME: Final = _NS + "run.queue_time"
+METRIC_RUN_EXECUTION_TIME: Final = _NS + "run.execution_time"
+METRIC_RUNS: Final = _NS + "runs"  # counter of finished runs by status and error code
+METRIC_RUN_POLLS: Final = _NS + "run.poll_count"  # polls per poll helper call
+METRIC_REPLY_TIME: Final = _NS + "reply.duration"  # user message -> assistant message
 
 # Semconv's advisory bucket boundaries for the two gen_ai.client histograms.
 DURATION_BUCKETS: Final = (
@@ -110,6 +139,11 @@ DURATION_BUCKETS: Final = (
 TOKEN_BUCKETS: Final = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
+# Runs wait in queues and run tools for minutes: buckets reach an hour.
+RUN_DURATION_BUCKETS: Final = (
+    0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600,
+)  # fmt: skip
+POLL_BUCKETS: Final = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
 
 # --- values ---------------------------------------------------------------------------------
 PROVIDER_OPENAI: Final = "openai"

@@ -12,6 +12,7 @@ from .extract.fields import Attributes
 CALL = "call"  # returns the result (or a coroutine of it, on the async class)
 LIST = "list"  # returns a page; on the async class a lazy AsyncPaginator
 LIFECYCLE = "lifecycle"  # a poll helper: one span from create to terminal status
+STREAM = "stream"  # a stream helper: returns a manager whose ``with`` block is the span
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,10 @@ class Operation:
     positional: names of the method's positional parameters, so request extraction can
     read ``create(thread_id, ...)`` like ``create(thread_id=...)``.
     client: the resource instance -> provider/server attributes.
-    result: the returned object -> attributes.
+    result: the returned object -> attributes; returns the model it read (or None), so a
+        page's items and a message's reply can be observed too.
+    stream: for calls that may return an SSE stream (``stream=True``, stream helpers), makes
+        the observer that reads its events (see streams.py); None: not streamed.
     """
 
     module: str
@@ -29,9 +33,10 @@ class Operation:
     method: str
     operation: str
     client: Callable[[Any, Settings], dict[str, Any]]
-    result: Callable[[Any, Attributes, Settings], None]
+    result: Callable[[Any, Attributes, Settings], Any]
     positional: tuple[str, ...] = ()
     kind: str = CALL
+    stream: Callable[[Any], Any] | None = None
     async_owner: str | None = ""  # "" means "Async" + owner; None means no async twin
 
     @property

@@ -1,4 +1,4 @@
-"""The few generic wrapt wrappers: sync, async, async paginator, and the HTTP response hook.
+"""The few generic wrapt wrappers: sync, async, async paginator, stream helper, response hooks.
 
 Every wrapper follows one order: bail out if off -> start span -> call through (only the
 API call sits in the ``try``) -> finish inside the guard -> return the very same object.
@@ -17,6 +17,7 @@ from .calls import Active, fail, finish, start
 from .extract.http import response_attributes
 from .guard import internal_error
 from .spec import Operation
+from .streams import adopt
 
 Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 
@@ -89,16 +90,47 @@ def paginator_wrapper(spec: Operation) -> Wrapper:
     return wrapper
 
 
+def stream_manager_wrapper(spec: Operation, proxy: Callable[..., Any]) -> Wrapper:
+    """A stream helper returns a manager and makes no request yet: the proxy's enter does."""
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        manager = wrapped(*args, **kwargs)
+        if runtime.ACTIVE is None:
+            return manager
+        return proxy(manager, (spec, instance, args, kwargs))
+
+    return wrapper
+
+
+def _read_response(call: Any, kwargs: dict[str, Any]) -> None:
+    try:
+        response = kwargs.get("response")
+        if response is not None:
+            attrs: dict[str, Any] = {}
+            response_attributes(response, attrs)
+            call.annotate(attrs)
+    except Exception as error:
+        internal_error(error, "headers")
+
+
 def response_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Wraps the SDK's ``_process_response``: the one place every HTTP response's headers pass."""
     call = runtime.CURRENT_CALL.get()
-    if call is not None and call.recording:
-        try:
-            response = kwargs.get("response")
-            if response is not None:
-                attrs: dict[str, Any] = {}
-                response_attributes(response, attrs)
-                call.annotate(attrs)
-        except Exception as error:
-            internal_error(error, "headers")
-    return wrapped(*args, **kwargs)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    if call.recording:
+        _read_response(call, kwargs)
+    result = wrapped(*args, **kwargs)
+    return adopt(call, result) if kwargs.get("stream") and hasattr(result, "__next__") else result
+
+
+async def async_response_hook(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    call = runtime.CURRENT_CALL.get()
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    if call.recording:
+        _read_response(call, kwargs)
+    result = await wrapped(*args, **kwargs)
+    return adopt(call, result) if kwargs.get("stream") and hasattr(result, "__anext__") else result

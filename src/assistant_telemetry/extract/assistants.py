@@ -11,7 +11,11 @@ from typing import Any
 
 from .. import semconv as sc
 from ..config import Settings
-from .fields import Attributes, code, field, integer, items, put, strings, text
+from .fields import Attributes, code, field, integer, items, number, put, strings, text
+
+TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
+# Steps and messages: what a run leaves behind once they stop changing.
+TERMINAL_ITEM_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 
 
 def object_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
@@ -116,8 +120,11 @@ def run_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
     put(attrs, sc.RESPONSE_ID, run_id)
     thread_id_attributes(field(obj, "thread_id"), attrs)
     put(attrs, sc.AGENT_ID, text(field(obj, "assistant_id")))
-    put(attrs, sc.RUN_STATUS, code(field(obj, "status")))
+    status = code(field(obj, "status"))
+    put(attrs, sc.RUN_STATUS, status)
     put(attrs, sc.RESPONSE_MODEL, text(field(obj, "model")))
+    if status in TERMINAL_RUN_STATUSES:
+        attrs.update(run_timings(obj, status))
     put(attrs, sc.RUN_LAST_ERROR_CODE, code(field(field(obj, "last_error"), "code")))
     put(attrs, sc.RUN_INCOMPLETE_REASON, code(field(field(obj, "incomplete_details"), "reason")))
     usage_attributes(field(obj, "usage"), attrs)
@@ -126,6 +133,27 @@ def run_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
     if types:
         attrs[sc.TOOL_TYPES] = types
     metadata_attributes(field(obj, "metadata"), attrs, settings)
+
+
+def run_timings(run: Any, status: str | None) -> dict[str, float]:
+    """Queue, execution and total time of a finished run, from the server's own timestamps."""
+    created = number(field(run, "created_at"))
+    started = number(field(run, "started_at"))
+    ended = (
+        number(field(run, "completed_at"))
+        or number(field(run, "failed_at"))
+        or number(field(run, "cancelled_at"))
+        or (number(field(run, "expires_at")) if status == "expired" else None)
+    )
+    timings: dict[str, float] = {}
+    # A timestamp earlier than the one it follows is the service's oddity: that timing is skipped.
+    if created is not None and started is not None and started >= created:
+        timings[sc.RUN_QUEUE_TIME] = float(started - created)
+    if started is not None and ended is not None and ended >= started:
+        timings[sc.RUN_EXECUTION_TIME] = float(ended - started)
+    if created is not None and ended is not None and ended >= created:
+        timings[sc.RUN_TOTAL_TIME] = float(ended - created)
+    return timings
 
 
 def required_action_attributes(action: Any, attrs: Attributes) -> None:
@@ -158,7 +186,13 @@ def run_step_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
     thread_id_attributes(field(obj, "thread_id"), attrs)
     put(attrs, sc.AGENT_ID, text(field(obj, "assistant_id")))
     put(attrs, sc.RUN_STEP_TYPE, code(field(obj, "type")))
-    put(attrs, sc.RUN_STEP_STATUS, code(field(obj, "status")))
+    status = code(field(obj, "status"))
+    put(attrs, sc.RUN_STEP_STATUS, status)
+    if status in TERMINAL_ITEM_STATUSES:
+        created = number(field(obj, "created_at"))
+        ended = number(field(obj, f"{status}_at"))
+        if created is not None and ended is not None and ended >= created:
+            attrs[sc.RUN_STEP_DURATION] = float(ended - created)
     put(attrs, sc.RUN_LAST_ERROR_CODE, code(field(field(obj, "last_error"), "code")))
     details = field(obj, "step_details")
     put(attrs, sc.MESSAGE_ID, text(field(field(details, "message_creation"), "message_id")))

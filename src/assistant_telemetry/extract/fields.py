@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 Attributes = MutableMapping[str, Any]
@@ -14,27 +14,48 @@ _CODE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 
 
 def field(obj: Any, name: str) -> Any:
-    """``obj[name]`` or ``obj.name``; None for missing values and the SDK's NOT_GIVEN / omit."""
+    """``obj[name]`` or ``obj.name``; None for missing values and the SDK's NOT_GIVEN / omit.
+
+    Mapping models (azure-core's ``Model``, e.g. azure-ai-agents' ``ThreadRun``) are read by
+    attribute, else by their wire name (``run["assistant_id"]``, whose attribute is ``agent_id``).
+    """
     if obj is None:
         return None
-    value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    if isinstance(obj, dict):
+        value = obj.get(name)
+    else:
+        value = getattr(obj, name, None)
+        if value is None and isinstance(obj, Mapping):
+            value = obj.get(name)
     if value is None or type(value).__name__ in _SENTINELS:
         return None
     return value
 
 
+def _plain(value: str) -> str:
+    """A str-valued enum (azure's ``RunStatus.COMPLETED``) as the string it holds: str() would not."""
+    return value if type(value) is str else str.__str__(value)
+
+
 def text(value: Any) -> str | None:
     """The value if it is a non-empty string (wrongly typed values are dropped, not coerced)."""
-    return value if isinstance(value, str) and value else None
+    return _plain(value) if isinstance(value, str) and value else None
 
 
 def integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def number(value: Any) -> float | int | None:
+    """An int or finite float (timestamps, durations); bools, NaN and strings are dropped."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if value == value and value not in (float("inf"), float("-inf")) else None
+
+
 def code(value: Any) -> str | None:
     """An error/reason code, only if it looks like an identifier."""
-    return value if isinstance(value, str) and _CODE.fullmatch(value) else None
+    return _plain(value) if isinstance(value, str) and _CODE.fullmatch(value) else None
 
 
 def put(attrs: Attributes, key: str, value: Any) -> None:
@@ -51,7 +72,7 @@ def strings(values: Iterable[Any] | None, limit: int = 64) -> list[str]:
     try:
         for value in values:
             if isinstance(value, str) and value:
-                out.append(value)
+                out.append(_plain(value))
                 if len(out) >= limit:
                     break
     except TypeError:

@@ -6,7 +6,7 @@ skipped. Sync classes ``X`` and their ``AsyncX`` twins share one row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..config import Settings
@@ -14,8 +14,16 @@ from ..extract.assistants import object_attributes
 from ..extract.fields import Attributes
 from ..extract.http import client_attributes
 from ..patching import Patcher, Target
-from ..spec import CALL, LIFECYCLE, LIST, Operation
-from ..wrappers import async_wrapper, paginator_wrapper, response_hook, sync_wrapper
+from ..spec import CALL, LIFECYCLE, LIST, STREAM, Operation
+from ..streams import AsyncStreamManagerProxy, RunEvents, StreamManagerProxy
+from ..wrappers import (
+    async_response_hook,
+    async_wrapper,
+    paginator_wrapper,
+    response_hook,
+    stream_manager_wrapper,
+    sync_wrapper,
+)
 
 _BETA = "openai.resources.beta"
 ASSISTANTS = f"{_BETA}.assistants"
@@ -25,17 +33,24 @@ RUNS = f"{_BETA}.threads.runs.runs"
 STEPS = f"{_BETA}.threads.runs.steps"
 
 
-def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> None:
+def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any:
     """A parsed model, or a ``with_raw_response`` LegacyAPIResponse (parsed once, cached by the SDK)."""
     if type(result).__name__ == "LegacyAPIResponse":
         if getattr(result, "_stream", True) is not False:
-            return  # a raw SSE stream: parsing would consume it
+            return None  # a raw SSE stream: parsing would consume it
         result = result.parse()
     object_attributes(result, attrs, settings)
+    return result
 
 
 def _op(
-    module: str, owner: str, method: str, operation: str, *positional: str, kind: str = CALL
+    module: str,
+    owner: str,
+    method: str,
+    operation: str,
+    *positional: str,
+    kind: str = CALL,
+    stream: Callable[[Any], Any] | None = None,
 ) -> Operation:
     return Operation(
         module=module,
@@ -44,6 +59,7 @@ def _op(
         operation=operation,
         positional=positional,
         kind=kind,
+        stream=stream,
         client=client_attributes,
         result=result_attributes,
     )
@@ -64,18 +80,18 @@ OPERATIONS: tuple[Operation, ...] = (
     _op(THREADS, "Threads", "retrieve", "get_thread", "thread_id"),
     _op(THREADS, "Threads", "update", "update_thread", "thread_id"),
     _op(THREADS, "Threads", "delete", "delete_thread", "thread_id"),
-    _op(THREADS, "Threads", "create_and_run", "create_thread_and_run"),
+    _op(THREADS, "Threads", "create_and_run", "create_thread_and_run", stream=RunEvents),
     _op(MESSAGES, "Messages", "create", "create_message", "thread_id"),
     _op(MESSAGES, "Messages", "retrieve", "get_message", "message_id"),
     _op(MESSAGES, "Messages", "update", "update_message", "message_id"),
     _op(MESSAGES, "Messages", "delete", "delete_message", "message_id"),
     _op(MESSAGES, "Messages", "list", "list_messages", "thread_id", kind=LIST),
-    _op(RUNS, "Runs", "create", "start_thread_run", "thread_id"),
+    _op(RUNS, "Runs", "create", "start_thread_run", "thread_id", stream=RunEvents),
     _op(RUNS, "Runs", "retrieve", "get_thread_run", "run_id"),
     _op(RUNS, "Runs", "update", "update_thread_run", "run_id"),
     _op(RUNS, "Runs", "list", "list_thread_runs", "thread_id", kind=LIST),
     _op(RUNS, "Runs", "cancel", "cancel_thread_run", "run_id"),
-    _op(RUNS, "Runs", "submit_tool_outputs", "submit_tool_outputs", "run_id"),
+    _op(RUNS, "Runs", "submit_tool_outputs", "submit_tool_outputs", "run_id", stream=RunEvents),
     _op(STEPS, "Steps", "retrieve", "get_run_step", "step_id"),
     _op(STEPS, "Steps", "list", "list_run_steps", "run_id", kind=LIST),
     # Helpers that drive a run to a terminal status: one span each, their inner calls folded in.
@@ -83,23 +99,35 @@ OPERATIONS: tuple[Operation, ...] = (
     _op(RUNS, "Runs", "poll", PROCESS_RUN, "run_id", "thread_id", kind=LIFECYCLE),
     _op(RUNS, "Runs", "submit_tool_outputs_and_poll", PROCESS_RUN, kind=LIFECYCLE),
     _op(THREADS, "Threads", "create_and_run_poll", PROCESS_RUN, kind=LIFECYCLE),
+    # Stream helpers: the span opens with the manager's ``with`` and ends with the stream.
+    _op(RUNS, "Runs", "stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
+    _op(RUNS, "Runs", "create_and_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
+    _op(RUNS, "Runs", "submit_tool_outputs_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
+    _op(THREADS, "Threads", "create_and_run_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
 )
 
 # Every HTTP response, success or not, passes here with its headers (request ids, Azure region ...).
+# A streamed call's ``Stream`` is born here too: the hook hands it the call's span.
 RESPONSE_HOOKS = (
-    ("openai._base_client", "SyncAPIClient", "_process_response"),
-    ("openai._base_client", "AsyncAPIClient", "_process_response"),
+    ("openai._base_client", "SyncAPIClient", "_process_response", response_hook),
+    ("openai._base_client", "AsyncAPIClient", "_process_response", async_response_hook),
 )
 
 
 def targets() -> Iterator[Target]:
     for op in OPERATIONS:
+        if op.kind == STREAM:
+            yield Target(op.module, op.owner, op.method, stream_manager_wrapper(op, StreamManagerProxy))
+            if op.async_class is not None:
+                wrapper = stream_manager_wrapper(op, AsyncStreamManagerProxy)
+                yield Target(op.module, op.async_class, op.method, wrapper)
+            continue
         yield Target(op.module, op.owner, op.method, sync_wrapper(op))
         if op.async_class is not None:
             wrapper = paginator_wrapper(op) if op.kind == LIST else async_wrapper(op)
             yield Target(op.module, op.async_class, op.method, wrapper)
-    for module, owner, method in RESPONSE_HOOKS:
-        yield Target(module, owner, method, response_hook)
+    for module, owner, method, hook in RESPONSE_HOOKS:
+        yield Target(module, owner, method, hook)
 
 
 PATCHER = Patcher("openai", targets)

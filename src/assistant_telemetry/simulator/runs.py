@@ -73,6 +73,8 @@ class Runs:
         self.store = store
         self.by_thread: dict[str, dict[str, RunState]] = {}
         self.outcomes: deque[str] = deque()
+        # Simulated seconds a run waits queued and then works: timestamps move, nobody waits.
+        self.timing: tuple[int, int] = (0, 0)
 
     def queue_outcomes(self, *outcomes: str) -> None:
         unknown = [name for name in outcomes if name not in SCRIPTS]
@@ -213,7 +215,9 @@ class Runs:
     # side effects of reaching a status
 
     def _enter(self, state: RunState, status: str) -> tuple[Json | None, Json | None]:
-        run, ts = state.run, now()
+        run = state.run
+        queue_s, execution_s = self.timing
+        ts = max(now(), run["created_at"] + queue_s + (0 if status == "in_progress" else execution_s))
         if status == "in_progress":
             run["started_at"] = run["started_at"] or ts
         elif status == "requires_action":

@@ -108,10 +108,19 @@ class Simulator:
         with self._app.store.lock:
             self._app.runs.queue_outcomes(*outcomes)
 
+    def run_timing(self, queue_s: int = 0, execution_s: int = 0) -> None:
+        """Runs from now on report having waited ``queue_s`` queued and worked ``execution_s``.
+
+        Only the server's timestamps move (started_at, completed_at ...): nothing sleeps.
+        """
+        with self._app.store.lock:
+            self._app.runs.timing = (queue_s, execution_s)
+
     def clear_run_outcomes(self) -> None:
-        """Forget queued outcomes, e.g. between tests sharing one simulator."""
+        """Forget queued outcomes and run timing, e.g. between tests sharing one simulator."""
         with self._app.store.lock:
             self._app.runs.outcomes.clear()
+            self._app.runs.timing = (0, 0)
 
     def add_fault(
         self,

@@ -1,0 +1,305 @@
+"""Streams: one span for as long as an SSE stream lives, however the app consumes it.
+
+Every streamed call reaches the SDK's ``_process_response`` once with ``stream=True``; the
+response hook (wrappers.py) puts the ``Stream`` it returns into a ``StreamProxy`` that owns
+the call's span. The app, the SDK's event handlers and ``until_done()`` all iterate that
+proxy, so each event passes one observer; nothing is buffered. The span ends exactly once:
+- ``finished``: the stream reached its end, or the run stopped (terminal or requires_action);
+- ``abandoned``: closed, or garbage-collected, before that;
+- ``dropped``: reading failed (connection cut, timeout); the error is recorded;
+- ``error``: the service sent an ``error`` event.
+
+Stream helpers (``runs.stream`` ...) return a manager whose ``with`` block makes the request:
+``StreamManagerProxy`` opens the span on enter; the stream's close (the manager's exit) ends it.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import wrapt
+
+from . import semconv as sc
+from .calls import Call, azure_deployment_from_model, fail, finish, record_error, start
+from .extract.assistants import (
+    TERMINAL_ITEM_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    run_attributes,
+    thread_attributes,
+)
+from .extract.fields import code, field, text
+from .guard import internal_error
+from .spec import Operation
+
+FINISHED, ABANDONED, DROPPED, ERROR = "finished", "abandoned", "dropped", "error"
+_SETTLED_RUN_STATUSES = TERMINAL_RUN_STATUSES | {"requires_action"}  # the stream ends there
+
+
+class StreamObserver:
+    """Reads a stream's events into its call's span and ends that span exactly once."""
+
+    __slots__ = ("call", "ended", "events", "saw_delta", "settled", "stopped")
+
+    def __init__(self, call: Call):
+        self.call = call
+        self.events = 0
+        self.saw_delta = False
+        self.settled = False  # the run stopped: closing now is a normal end
+        self.stopped: str | None = None  # ERROR once the service reported an error event
+        self.ended = False
+
+    def item(self, item: Any) -> None:
+        if self.ended:
+            return
+        self.events += 1
+        call = self.call
+        if not call.recording:
+            return
+        try:
+            if self.events == 1:
+                call.span.set_attribute(sc.STREAM_TIME_TO_FIRST_EVENT, time.perf_counter() - call.started)
+            self.read(item)
+        except Exception as error:
+            internal_error(error, "stream")
+
+    def read(self, item: Any) -> None:
+        """What one event means; subclasses know their API's events."""
+
+    def first_delta(self) -> None:
+        if not self.saw_delta:
+            self.saw_delta = True
+            elapsed = time.perf_counter() - self.call.started
+            self.call.span.set_attribute(sc.STREAM_TIME_TO_FIRST_DELTA, elapsed)
+
+    def final_attributes(self) -> dict[str, Any]:
+        return {}
+
+    def end(self, outcome: str) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if outcome == ABANDONED and self.settled:
+                outcome = FINISHED
+            outcome = self.stopped or outcome
+            attrs: dict[str, Any] = {sc.STREAM_EVENTS: self.events, sc.STREAM_OUTCOME: outcome}
+            attrs.update(self.final_attributes())
+            self.call.span.set_attributes(attrs)
+            self.call.attrs[sc.STREAM_OUTCOME] = attrs[sc.STREAM_OUTCOME]
+        except Exception as error:
+            internal_error(error, "stream")
+        try:
+            self.call.end()
+        except Exception as error:
+            internal_error(error, "end")
+
+    def fail(self, error: BaseException) -> None:
+        if not self.ended:
+            record_error(self.call, error)
+            self.end(DROPPED)
+
+
+class RunEvents(StreamObserver):
+    """Assistants run events: the run's statuses, its steps and messages, the first text delta."""
+
+    __slots__ = ("message_ids", "step_ids")
+
+    def __init__(self, call: Call):
+        super().__init__(call)
+        self.message_ids: list[str] = []
+        self.step_ids: list[str] = []
+
+    def read(self, event: Any) -> None:
+        name = field(event, "event")
+        if not isinstance(name, str):
+            return
+        if name == "thread.message.delta":
+            self.first_delta()
+        elif name.endswith(".delta"):
+            return
+        elif name.startswith("thread.run.step."):
+            self.item_event(field(event, "data"), self.step_ids)
+        elif name.startswith("thread.run."):
+            self.run_event(field(event, "data"))
+        elif name.startswith("thread.message."):
+            message = field(event, "data")
+            if self.item_event(message, self.message_ids):
+                self.call.record_replies(self.call.runtime.outcomes.replies((message,)))
+        elif name == "thread.created":
+            attrs: dict[str, Any] = {}
+            thread_attributes(field(event, "data"), attrs, self.call.runtime.settings)
+            self.call.annotate(attrs)
+        elif name == "error":
+            self.call.annotate({sc.ERROR_CODE: code(field(field(event, "data"), "code")) or "error"})
+            self.call.attrs[sc.ERROR_TYPE] = "stream_error"
+            self.call.fail("stream_error")
+            self.stopped = ERROR
+
+    def run_event(self, run: Any) -> None:
+        call = self.call
+        attrs: dict[str, Any] = {}
+        run_attributes(run, attrs, call.runtime.settings)
+        azure_deployment_from_model(call.attrs, attrs)
+        call.annotate(attrs)
+        status = attrs.get(sc.RUN_STATUS)
+        call.record_status(status, {sc.RUN_STATUS: status} if status else {})
+        if status in _SETTLED_RUN_STATUSES:
+            self.settled = True
+
+    def item_event(self, obj: Any, ids: list[str]) -> bool:
+        """Note a step's or message's id; once it stops changing, an event. True if it stopped."""
+        item_id = text(field(obj, "id"))
+        if item_id is not None and item_id not in ids and len(ids) < sc.RUN_CREATED_IDS_CAP:
+            ids.append(item_id)
+        if field(obj, "status") not in TERMINAL_ITEM_STATUSES:
+            return False
+        self.call.observe_item(obj)
+        return True
+
+    def final_attributes(self) -> dict[str, Any]:
+        attrs: dict[str, Any] = {}
+        if self.message_ids:
+            attrs[sc.RUN_MESSAGE_IDS] = list(self.message_ids)
+        if self.step_ids:
+            attrs[sc.RUN_STEP_IDS] = list(self.step_ids)
+        return attrs
+
+
+def adopt(call: Call, stream: Any) -> Any:
+    """Give ``call``'s span to ``stream`` (the SDK's Stream or AsyncStream): a proxy owns it now."""
+    make_observer = call.spec.stream
+    if make_observer is None or call.streaming:
+        return stream
+    try:
+        observer = make_observer(call)
+        proxy = (AsyncStreamProxy if hasattr(stream, "__anext__") else StreamProxy)(stream, observer)
+    except Exception as error:
+        internal_error(error, "stream")
+        return stream
+    call.streaming = True
+    return proxy
+
+
+class _ObservedStream(wrapt.ObjectProxy):
+    """The SDK's stream, unchanged to its users (isinstance, attributes, helpers), observed."""
+
+    def __init__(self, stream: Any, observer: StreamObserver):
+        super().__init__(stream)
+        self._self_observer = observer
+        # A stream dropped without close() or exhaustion still ends its span.
+        self._self_finalizer = weakref.finalize(self, observer.end, ABANDONED)
+
+    def _self_end(self, outcome: str) -> None:
+        self._self_finalizer.detach()
+        self._self_observer.end(outcome)
+
+    def _self_fail(self, error: BaseException) -> None:
+        self._self_finalizer.detach()
+        self._self_observer.fail(error)
+
+
+class StreamProxy(_ObservedStream):
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            item = self.__wrapped__.__next__()
+        except StopIteration:
+            self._self_end(FINISHED)
+            raise
+        except BaseException as error:
+            self._self_fail(error)
+            raise
+        self._self_observer.item(item)
+        return item
+
+    def __enter__(self) -> StreamProxy:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_end(ABANDONED)
+
+
+class AsyncStreamProxy(_ObservedStream):
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            item = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_end(FINISHED)
+            raise
+        except BaseException as error:
+            self._self_fail(error)
+            raise
+        self._self_observer.item(item)
+        return item
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_end(ABANDONED)
+
+
+class StreamManagerProxy(wrapt.ObjectProxy):
+    """A stream helper's manager: entering it makes the request inside the call's span."""
+
+    def __init__(self, manager: Any, call_args: tuple[Operation, Any, tuple[Any, ...], dict[str, Any]]):
+        super().__init__(manager)
+        self._self_call_args = call_args
+
+    def __enter__(self) -> Any:
+        call = start(*self._self_call_args)
+        if call is None:
+            return self.__wrapped__.__enter__()
+        try:
+            handler = self.__wrapped__.__enter__()
+        except BaseException as error:
+            fail(call, error)
+            raise
+        finish(call, None)  # the stream, adopted by the response hook, now owns the span
+        return handler
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self.__wrapped__.__exit__(*exc_info)
+
+
+class AsyncStreamManagerProxy(wrapt.ObjectProxy):
+    """The async twin: ``async with`` makes the request inside the call's span."""
+
+    def __init__(self, manager: Any, call_args: tuple[Operation, Any, tuple[Any, ...], dict[str, Any]]):
+        super().__init__(manager)
+        self._self_call_args = call_args
+
+    async def __aenter__(self) -> Any:
+        call = start(*self._self_call_args)
+        if call is None:
+            return await self.__wrapped__.__aenter__()
+        try:
+            handler = await self.__wrapped__.__aenter__()
+        except BaseException as error:
+            fail(call, error)
+            raise
+        finish(call, None)
+        return handler
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self.__wrapped__.__aexit__(*exc_info)
