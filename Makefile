@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint setup clean chromium dashboard-tools compat
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,8 +22,23 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests examples
 	$(BIN)/mypy
 
-test: lint
+test: lint chromium dashboard-tools
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory compat
+
+# The suite again on the newest openai 1.x and 2.x and the oldest azure-ai-agents, each in .venv-compat/<name>.
+compat: chromium dashboard-tools
+	PY=$(PY) bash tests/compat/run.sh
+
+# Headless Chromium renders the timeline's HTML page in tests/test_timeline.py (Debian package; root in CI).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# The dashboard tests' tools: Kusto's language service and Grafana's TraceQL parser (npm, pinned
+# in dashboards/tools/package-lock.json), promtool (Debian's prometheus; the service is not started).
+dashboard-tools:
+	@test -d dashboards/tools/node_modules || npm ci --prefix dashboards/tools --no-audit --no-fund
+	@command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus)
 
 clean:
 	rm -rf $(VENV)

@@ -105,3 +105,29 @@ def azure_client(sim: Simulator) -> Any:
     return openai.AzureOpenAI(
         azure_endpoint=sim.azure_endpoint, api_key="sk-test", api_version="2024-05-01-preview", max_retries=2
     )
+
+
+@pytest.fixture
+def async_azure_client(sim: Simulator) -> Any:
+    import openai
+
+    return openai.AsyncAzureOpenAI(
+        azure_endpoint=sim.azure_endpoint, api_key="sk-test", api_version="2024-05-01-preview", max_retries=2
+    )
+
+
+@pytest.fixture
+def agents_client(sim: Simulator) -> Iterator[Any]:
+    """A real azure-ai-agents ``AgentsClient`` on the simulator's project endpoint."""
+    from azure_clients import agents_client as make
+
+    with make(sim) as client:
+        yield client
+
+
+@pytest.fixture
+def async_agents_client(sim: Simulator) -> Any:
+    """The aio ``AgentsClient``; tests close it (``async with``) inside their own event loop."""
+    from azure_clients import async_agents_client as make
+
+    return make(sim)

@@ -213,3 +213,107 @@ async def drain(stream: Any) -> list[Any]:
 
 def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+# --- Responses and Conversations ------------------------------------------------------------------
+
+RESPONSE_DONE = frozenset({"completed", "failed", "cancelled", "incomplete"})
+
+
+async def consume_response(client: Any, manager: Any) -> Any:
+    """Run ``responses.stream(...)`` to its end, as an app would; the final response."""
+    if resolver(client) is async_resolve:
+        async with manager as stream:
+            return await stream.get_final_response()
+    with manager as stream:
+        return stream.get_final_response()
+
+
+async def poll_response(resolve: Resolve, client: Any, response_id: str, limit: int = 10) -> Any:
+    """The app's own polling loop over responses.retrieve (a background response)."""
+    for _ in range(limit):
+        response = await resolve(client.responses.retrieve(response_id))
+        if response.status in RESPONSE_DONE:
+            return response
+    raise AssertionError(f"response stuck in {response.status}")
+
+
+async def every_responses_call(client: Any, sim: Any, content: Content | None = None) -> Ids:
+    """Call every wrapped Responses and Conversations method once, content in every field they take."""
+    content = content or Content()
+    resolve = resolver(client)
+    conversations, responses = client.conversations, client.responses
+    meta = {"customer": content.metadata_value}
+    said = [{"role": "user", "content": content.message}]
+    prompt = {"id": "pmpt_weather", "version": "2", "variables": {"city": content.assistant_description}}
+    conversation = await resolve(conversations.create(items=said, metadata=meta))
+    await resolve(conversations.retrieve(conversation.id))
+    await resolve(conversations.update(conversation.id, metadata=meta))
+    added = await resolve(conversations.items.create(conversation.id, items=said))
+    item_id = added.data[0].id
+    await resolve(conversations.items.retrieve(item_id, conversation_id=conversation.id))
+    first = await resolve(
+        responses.create(
+            model="gpt-4o",
+            input=content.message,
+            instructions=content.instructions,
+            conversation=conversation.id,
+            metadata=meta,
+            prompt=prompt,
+        )
+    )
+    await resolve(responses.retrieve(first.id))
+    await resolve(responses.input_items.list(first.id))
+    await resolve(conversations.items.list(conversation.id))
+
+    sim.next_run_outcome("requires_action")  # the tool loop: function calls, then their outputs
+    asked = await resolve(
+        responses.create(
+            model="gpt-4o", input=said, instructions=content.instructions, previous_response_id=first.id
+        )
+    )
+    outputs = [
+        {"type": "function_call_output", "call_id": item.call_id, "output": content.tool_output}
+        for item in asked.output
+    ]
+    await resolve(responses.create(model="gpt-4o", input=outputs, previous_response_id=asked.id))
+    await resolve(responses.parse(model="gpt-4o", input=content.message, instructions=content.instructions))
+    streamed = await resolve(
+        responses.create(
+            model="gpt-4o", input=content.message, instructions=content.instructions, stream=True
+        )
+    )
+    await drain(streamed)
+    helper = responses.stream(model="gpt-4o", input=said, instructions=content.instructions, metadata=meta)
+    await consume_response(client, helper)
+
+    background = await resolve(
+        responses.create(
+            model="gpt-4o", input=content.message, instructions=content.instructions, background=True
+        )
+    )
+    await poll_response(resolve, client, background.id)
+    await consume_response(client, responses.stream(response_id=background.id))  # resumed
+    stopped = await resolve(responses.create(model="gpt-4o", input=content.message, background=True))
+    await resolve(responses.cancel(stopped.id))
+    raw = await resolve(responses.with_raw_response.create(model="gpt-4o", input=content.message))
+    agent = {"type": "agent_reference", "name": "weather-agent", "version": "3"}
+    foundry = await resolve(
+        responses.create(model="gpt-4o", input=content.message, extra_body={"agent": agent})
+    )
+
+    await resolve(conversations.items.delete(item_id, conversation_id=conversation.id))
+    await resolve(responses.delete(first.id))
+    await resolve(conversations.delete(conversation.id))
+    return Ids(
+        {
+            "conversation": conversation.id,
+            "item": item_id,
+            "response": first.id,
+            "asked": asked.id,
+            "background": background.id,
+            "cancelled": stopped.id,
+            "raw": raw.parse().id,
+            "foundry": foundry.id,
+        }
+    )

@@ -184,7 +184,12 @@ def test_unknown_status_and_wrong_types_are_tolerated() -> None:
         attrs,
         Settings(),
     )
-    assert attrs == {sc.RUN_STATUS: "warp_speed"}
+    # The run's status, and its twin in the execution vocabulary shared with responses.
+    assert attrs == {
+        sc.RUN_STATUS: "warp_speed",
+        sc.EXECUTION_STATUS: "warp_speed",
+        sc.EXECUTION_KIND: "thread.run",
+    }
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ and status, and never any content.
 
 from __future__ import annotations
 
+from .content_guard import ContentGuardError, content_guard, guard_log_exporter, guard_span_exporter
+from .correlation import correlate, correlation_processor, with_current_context
 from .instrumentor import AssistantTelemetryInstrumentor
 from .runtime import VERSION as __version__
 from .setup import EXPORTERS, Instrumentation, MissingExtraError, instrument, uninstrument
@@ -17,9 +19,16 @@ from .setup import EXPORTERS, Instrumentation, MissingExtraError, instrument, un
 __all__ = [
     "EXPORTERS",
     "AssistantTelemetryInstrumentor",
+    "ContentGuardError",
     "Instrumentation",
     "MissingExtraError",
     "__version__",
+    "content_guard",
+    "correlate",
+    "correlation_processor",
+    "guard_log_exporter",
+    "guard_span_exporter",
     "instrument",
     "uninstrument",
+    "with_current_context",
 ]

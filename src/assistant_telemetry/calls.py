@@ -22,10 +22,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime
 from . import semconv as sc
-from .extract.assistants import TERMINAL_RUN_STATUSES, message_attributes, run_step_attributes
+from .extract.assistants import message_attributes, run_step_attributes
 from .extract.errors import error_attributes
 from .extract.fields import field, items
 from .extract.requests import request_attributes
+from .extract.responses import message_item_attributes, produced_messages
 from .guard import internal_error
 from .spec import LIFECYCLE, Operation
 
@@ -53,6 +54,18 @@ _RUN_METRIC_KEYS = (
     sc.RUN_INCOMPLETE_REASON,
 )
 _REPLY_METRIC_KEYS = (sc.PROVIDER_NAME, sc.AZURE_DEPLOYMENT, sc.SERVER_ADDRESS)
+# Execution metrics (runs and responses alike): the run labels in the shared vocabulary.
+_EXECUTION_METRIC_KEYS = (
+    sc.PROVIDER_NAME,
+    sc.REQUEST_MODEL,
+    sc.RESPONSE_MODEL,
+    sc.AZURE_DEPLOYMENT,
+    sc.SERVER_ADDRESS,
+    sc.EXECUTION_KIND,
+    sc.EXECUTION_STATUS,
+    sc.EXECUTION_ERROR_CODE,
+    sc.EXECUTION_INCOMPLETE_REASON,
+)
 
 
 class Call:
@@ -81,7 +94,7 @@ class Call:
         self.lifecycle: Lifecycle | None = None  # set when an inner call keeps its own span
         self.recording = span.is_recording()
         self.last_status: str | None = None
-        self.run_claimed = False  # this span is the first to see its run finished
+        self.run_claimed = False  # this span is the first to see its execution (run, response) finished
         self.streaming = False  # the span now belongs to a stream (streams.py)
         self.started = time.perf_counter()
         self.context_token = context.attach(trace.set_span_in_context(span))
@@ -89,9 +102,9 @@ class Call:
 
     def annotate(self, attrs: dict[str, Any]) -> None:
         if attrs:
-            status = attrs.get(sc.RUN_STATUS)
-            if status in TERMINAL_RUN_STATUSES and not self.run_claimed:
-                self.run_claimed = self.runtime.outcomes.claim_run(attrs)
+            if sc.EXECUTION_STATUS in attrs and not self.run_claimed:
+                creating = sc.RESPONSE_ID not in self.attrs  # a create's first answer: no id asked for
+                self.run_claimed = self.runtime.outcomes.settle(attrs, creating)
             self.span.set_attributes(attrs)
             self.attrs.update(attrs)
             if self.lifecycle is not None:
@@ -119,15 +132,21 @@ class Call:
             self.record_replies(outcomes.replies((obj,)))
         elif kind == "thread.run.step":
             outcomes.new_item(obj)
+        elif kind == "response":  # its output messages, with the execution that produced them
+            produced_by = {sc.RESPONSE_ID: self.attrs.get(sc.RESPONSE_ID) or field(obj, "id")}
+            for message in produced_messages(obj):
+                self.observe_item(message, produced_by)
 
-    def observe_item(self, item: Any) -> None:
-        """A step or message seen for the first time (in this status) becomes a span event."""
-        kind = field(item, "object")
+    def observe_item(self, item: Any, produced_by: dict[str, Any] | None = None) -> None:
+        """A step or message (or message item) seen for the first time in its status: a span event."""
+        kind = field(item, "object") or field(item, "type")
         read = _ITEM_EVENTS.get(kind) if isinstance(kind, str) else None
         if read is not None and self.runtime.outcomes.new_item(item):
             attrs: dict[str, Any] = {}
             read(item, attrs, self.runtime.settings)
-            self.span.add_event(sc.EVENT_MESSAGE if kind == "thread.message" else sc.EVENT_RUN_STEP, attrs)
+            if produced_by and produced_by.get(sc.RESPONSE_ID):
+                attrs.update(produced_by)
+            self.span.add_event(sc.EVENT_RUN_STEP if kind == "thread.run.step" else sc.EVENT_MESSAGE, attrs)
 
     def record_replies(self, replies: list[dict[str, Any]]) -> None:
         if not replies:
@@ -167,13 +186,16 @@ class Call:
         ctx = self._metric_context()
         labels = {key: attrs[key] for key in _METRIC_KEYS if key in attrs}
         active.duration.record(time.perf_counter() - self.started, labels, ctx)
-        # A run's tokens count once (every retrieve of it repeats them); a step's are a share.
-        if (self.run_claimed or sc.RUN_ID not in attrs) and sc.RUN_STEP_ID not in attrs:
+        # An execution's tokens count once (every retrieve repeats them); a step's are a share.
+        once = self.run_claimed or (sc.RUN_ID not in attrs and sc.EXECUTION_STATUS not in attrs)
+        if once and sc.RUN_STEP_ID not in attrs:
             for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
                 tokens = attrs.get(key)
                 if tokens is not None:
                     active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
         if self.run_claimed:
+            self._record_execution(ctx)
+        if self.run_claimed and sc.RUN_STATUS in attrs:
             run_labels = {key: attrs[key] for key in _RUN_METRIC_KEYS if key in attrs}
             active.runs.add(1, run_labels, ctx)
             for key, histogram in (
@@ -186,7 +208,26 @@ class Call:
                     histogram.record(seconds, run_labels, ctx)
 
 
-_ITEM_EVENTS = {"thread.message": message_attributes, "thread.run.step": run_step_attributes}
+    def _record_execution(self, ctx: context.Context | None) -> None:
+        """The execution metrics: a finished run or response, once, in the shared vocabulary."""
+        attrs, active = self.attrs, self.runtime
+        labels = {key: attrs[key] for key in _EXECUTION_METRIC_KEYS if key in attrs}
+        active.executions.add(1, labels, ctx)
+        for key, histogram in (
+            (sc.EXECUTION_TOTAL_TIME, active.execution_duration),
+            (sc.EXECUTION_QUEUE_TIME, active.execution_queue_time),
+            (sc.EXECUTION_ACTIVE_TIME, active.execution_active_time),
+        ):
+            seconds = attrs.get(key)
+            if seconds is not None:
+                histogram.record(seconds, labels, ctx)
+
+
+_ITEM_EVENTS = {
+    "thread.message": message_attributes,
+    "thread.run.step": run_step_attributes,
+    "message": message_item_attributes,  # a Responses / Conversations message item
+}
 
 
 class Lifecycle(Call):
@@ -307,10 +348,12 @@ def finish(call: Active, result: Any) -> None:
 
 
 def azure_deployment_from_model(known: dict[str, Any], attrs: dict[str, Any]) -> None:
-    """On Azure, Assistants' ``model`` *is* the deployment name (their URLs carry none)."""
+    """On Azure the ``model`` an app names *is* the deployment (Assistants' and Responses' URLs carry
+    none); a run answers with it too, a response with the model the deployment serves, so the
+    request's ``model`` argument comes first."""
     if known.get(sc.PROVIDER_NAME) != sc.PROVIDER_AZURE_OPENAI or sc.AZURE_DEPLOYMENT in known:
         return
-    model = attrs.get(sc.RESPONSE_MODEL) or attrs.get(sc.REQUEST_MODEL) or known.get(sc.REQUEST_MODEL)
+    model = known.get(sc.REQUEST_MODEL) or attrs.get(sc.RESPONSE_MODEL) or attrs.get(sc.REQUEST_MODEL)
     if model:
         attrs[sc.AZURE_DEPLOYMENT] = model
 

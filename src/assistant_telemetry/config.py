@@ -16,12 +16,14 @@ class Settings:
     metadata_allowlist: metadata keys whose *values* are recorded (keys are always recorded).
     azure_hosts: extra hosts (e.g. an API Management front) to treat as Azure OpenAI.
     inner_spans: also make a span for each create/retrieve inside a poll or stream helper.
+    message_fingerprint_key: secret key for message fingerprints (keyed HMAC of the text); None: off.
     """
 
     metadata_allowlist: frozenset[str] = frozenset()
     azure_hosts: frozenset[str] = frozenset()
     inner_spans: bool = False
     azure_suffixes: tuple[str, ...] = field(default=AZURE_HOST_SUFFIXES)
+    message_fingerprint_key: bytes | None = field(default=None, repr=False)  # a secret: never printed
 
     @classmethod
     def build(
@@ -29,8 +31,12 @@ class Settings:
         metadata_allowlist: Iterable[str] | None = None,
         azure_hosts: Iterable[str] | None = None,
         inner_spans: bool | None = None,
+        message_fingerprint_key: str | bytes | None = None,
     ) -> Settings:
-        """Arguments win; else ASSISTANT_TELEMETRY_METADATA_ALLOWLIST / _AZURE_HOSTS (comma separated)."""
+        """Arguments win; else ASSISTANT_TELEMETRY_METADATA_ALLOWLIST / _AZURE_HOSTS (comma separated).
+
+        The fingerprint key falls back to ASSISTANT_TELEMETRY_FINGERPRINT_KEY; empty means off.
+        """
         allowlist = _listing(metadata_allowlist, "ASSISTANT_TELEMETRY_METADATA_ALLOWLIST")
         hosts = _listing(azure_hosts, "ASSISTANT_TELEMETRY_AZURE_HOSTS")
         inner = inner_spans if inner_spans is not None else _flag("ASSISTANT_TELEMETRY_INNER_SPANS")
@@ -38,6 +44,7 @@ class Settings:
             metadata_allowlist=frozenset(allowlist),
             azure_hosts=frozenset(host.lower() for host in hosts),
             inner_spans=bool(inner),
+            message_fingerprint_key=_secret(message_fingerprint_key, "ASSISTANT_TELEMETRY_FINGERPRINT_KEY"),
         )
 
     def is_azure_host(self, host: str) -> bool:
@@ -54,3 +61,12 @@ def _listing(given: Iterable[str] | None, env: str) -> list[str]:
 
 def _flag(env: str) -> bool:
     return os.environ.get(env, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret(given: str | bytes | None, env: str) -> bytes | None:
+    value = given if given is not None else os.environ.get(env, "")
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    if not isinstance(value, bytes):
+        raise TypeError(f"expected a str or bytes key, got {type(value).__name__}")
+    return value or None

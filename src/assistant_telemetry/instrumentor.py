@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from . import runtime
+from . import correlation, runtime
 from .config import Settings
 from .instrumentors import PATCHERS
 
@@ -16,7 +17,8 @@ class AssistantTelemetryInstrumentor(BaseInstrumentor):
     """Wraps every supported client library that is (or later gets) imported.
 
     ``instrument(tracer_provider=..., meter_provider=..., metadata_allowlist=[...],
-    azure_hosts=[...], inner_spans=False)``; BaseInstrumentor makes a second call a no-op.
+    azure_hosts=[...], inner_spans=False, message_fingerprint_key=None)``; BaseInstrumentor
+    makes a second call a no-op. Also adds the ``correlate()`` span processor to the provider.
     Entry point name: ``assistant_telemetry`` (for OTEL_PYTHON_DISABLED_INSTRUMENTATIONS).
     """
 
@@ -28,10 +30,13 @@ class AssistantTelemetryInstrumentor(BaseInstrumentor):
             metadata_allowlist=kwargs.get("metadata_allowlist"),
             azure_hosts=kwargs.get("azure_hosts"),
             inner_spans=kwargs.get("inner_spans"),
+            message_fingerprint_key=kwargs.get("message_fingerprint_key"),
         )
         runtime.ACTIVE = runtime.Runtime.create(
             kwargs.get("tracer_provider"), kwargs.get("meter_provider"), settings
         )
+        # correlate(): the app's ids on every span started inside it (SDK providers only).
+        correlation.install(kwargs.get("tracer_provider") or trace.get_tracer_provider())
         for patcher in PATCHERS:
             patcher.patch()
 

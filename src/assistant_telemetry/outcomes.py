@@ -3,25 +3,32 @@
 A poll loop sees a finished run many times, every page of messages repeats old ones, and a
 stream repeats what the next retrieve shows. Measurements are therefore made by the first
 span that sees them and remembered (bounded, oldest forgotten first) so each counts once:
-- a run's outcome (timings from its own timestamps, tokens, status) once per run id;
+- an execution's outcome (a run's or a response's timings, tokens, status) once per execution id
+  (``gen_ai.response.id``: the run id or the response id);
 - a reply (the user's message -> the first assistant message after it) once per user message;
 - a step or message in a page or stream becomes a span event once per (id, status).
 The timestamps are the server's (whole seconds), so the app's clock and polling cadence
-do not distort them, and apps with their own polling loops get the same numbers.
+do not distort them, and apps with their own polling loops get the same numbers. A response
+has no server-side start timestamp: for a background response, the time it spent queued is
+what this process observed (first seen ``queued`` -> first seen past it, so the polling
+interval bounds its precision), and its active time is the rest of its server-timed total.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from typing import Any
 
 from . import semconv as sc
-from .extract.assistants import TERMINAL_ITEM_STATUSES
+from .extract.assistants import TERMINAL_ITEM_STATUSES, TERMINAL_RUN_STATUSES
 from .extract.fields import field, number, text
 
 RUN_TIMINGS = (sc.RUN_QUEUE_TIME, sc.RUN_EXECUTION_TIME, sc.RUN_TOTAL_TIME)
+EXECUTION_TIMINGS = (sc.EXECUTION_QUEUE_TIME, sc.EXECUTION_ACTIVE_TIME, sc.EXECUTION_TOTAL_TIME)
+TERMINAL_EXECUTION_STATUSES = TERMINAL_RUN_STATUSES  # a response's final statuses are a subset
 
 
 class Remembered:
@@ -55,15 +62,59 @@ class Outcomes:
         self.seen_items = Remembered(sc.SEEN_ITEMS_CAP)
         self.answered = Remembered(sc.REPLY_THREADS_CAP)
         self._last_user: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        # background response id -> [first seen queued, first seen past queued] (monotonic seconds)
+        self._queues: OrderedDict[str, list[float | None]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def settle(self, attrs: dict[str, Any], creating: bool = False) -> bool:
+        """An execution (run or response) seen in a status: True for the first span to see it finished.
+
+        ``creating``: seen by the call that created it (the only moment its queue is known to start).
+        """
+        status = attrs.get(sc.EXECUTION_STATUS)
+        if attrs.get(sc.RESPONSE_BACKGROUND) is True:
+            self._watch_queue(attrs, status, creating)
+        return status in TERMINAL_EXECUTION_STATUSES and self.claim_run(attrs)
+
     def claim_run(self, attrs: dict[str, Any]) -> bool:
-        """True for the first span to see this run finished; others lose the run's timings."""
-        if self.finished_runs.first(attrs.get(sc.RUN_ID)):
+        """True for the first span to see this execution finished; others lose its timings."""
+        if self.finished_runs.first(attrs.get(sc.RESPONSE_ID) or attrs.get(sc.RUN_ID)):
             return True
-        for key in RUN_TIMINGS:
+        for key in (*RUN_TIMINGS, *EXECUTION_TIMINGS):
             attrs.pop(key, None)
         return False
+
+    def _watch_queue(self, attrs: dict[str, Any], status: Any, creating: bool) -> None:
+        """A background response's time in the queue, as observed (it has no started_at).
+
+        Watched from its create call's answer (``queued``) to the first answer past the queue. A
+        response this process did not create is not timed: a resumed stream replays old events.
+        """
+        response_id = attrs.get(sc.RESPONSE_ID)
+        if not isinstance(response_id, str):
+            return
+        seen = time.monotonic()
+        with self._lock:
+            watched = self._queues.get(response_id)
+            if status == "queued":
+                if watched is None and creating:
+                    self._queues[response_id] = [seen, None]
+                    if len(self._queues) > sc.WATCHED_QUEUES_CAP:
+                        self._queues.popitem(last=False)
+                return
+            if watched is not None and watched[1] is None:
+                watched[1] = seen
+            if status not in TERMINAL_EXECUTION_STATUSES or watched is None:
+                return
+            del self._queues[response_id]
+        queued, started = watched
+        if started is None or started >= seen:
+            return  # first seen past the queue when already finished: the split is unknown
+        queue = max(0.0, started - (queued or started))
+        attrs[sc.EXECUTION_QUEUE_TIME] = queue
+        total = attrs.get(sc.EXECUTION_TOTAL_TIME)
+        if isinstance(total, float):
+            attrs[sc.EXECUTION_ACTIVE_TIME] = max(0.0, total - queue)
 
     def new_item(self, obj: Any) -> bool:
         """Whether this step or message, in this status, is news (reported once as an event)."""

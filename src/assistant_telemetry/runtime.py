@@ -34,6 +34,11 @@ class Runtime:
     run_polls: metrics.Histogram
     reply_time: metrics.Histogram
     errors: metrics.Counter
+    # Executions: runs and responses alike (docs/migration.md).
+    executions: metrics.Counter
+    execution_duration: metrics.Histogram
+    execution_queue_time: metrics.Histogram
+    execution_active_time: metrics.Histogram
     settings: Settings
     outcomes: Outcomes = field(default_factory=Outcomes)
 
@@ -87,6 +92,24 @@ class Runtime:
                 sc.METRIC_INSTRUMENTATION_ERRORS,
                 unit="{error}",
                 description="Failures inside the instrumentation itself (the application was not affected)",
+            ),
+            executions=meter.create_counter(
+                sc.METRIC_EXECUTIONS,
+                unit="{execution}",
+                description="Finished executions (Assistants runs and responses), by kind, status and code",
+            ),
+            execution_duration=seconds(
+                sc.METRIC_EXECUTION_DURATION,
+                "Execution created -> finished, server timestamps",
+                sc.RUN_DURATION_BUCKETS,
+            ),
+            execution_queue_time=seconds(
+                sc.METRIC_EXECUTION_QUEUE_TIME,
+                "Execution created -> started (runs: server timestamps; background responses: observed)",
+                sc.RUN_DURATION_BUCKETS,
+            ),
+            execution_active_time=seconds(
+                sc.METRIC_EXECUTION_ACTIVE_TIME, "Execution started -> finished", sc.RUN_DURATION_BUCKETS
             ),
             settings=settings,
         )

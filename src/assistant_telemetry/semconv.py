@@ -151,3 +151,95 @@ PROVIDER_AZURE_OPENAI: Final = "azure.ai.openai"
 SYSTEM_OPENAI: Final = "openai"
 SYSTEM_AZURE_OPENAI: Final = "az.ai.openai"
 AZURE_NAMESPACE_COGNITIVE_SERVICES: Final = "Microsoft.CognitiveServices"
+
+# --- content guard -------------------------------------------------------------------------
+# What instrument(content_guard=True) / content_guard() removed from a span or log record:
+# "key:bytes" entries (names and UTF-8 sizes only, never values), at most CONTENT_GUARD_REMOVED_CAP.
+CONTENT_GUARD_REMOVED: Final = _NS + "content_guard.removed"
+CONTENT_GUARD_REMOVED_CAP: Final = 64
+METRIC_CONTENT_GUARD_REMOVALS: Final = _NS + "content_guard.removals"  # counter of removed values
+CONTENT_GUARD_SOURCE: Final = _NS + "content_guard.source"  # instrumentation scope that emitted them
+CONTENT_GUARD_SIGNAL: Final = _NS + "content_guard.signal"  # "span" or "log"
+
+# --- correlation and fingerprints ---
+# The application's own ids, put on every span made inside assistant_telemetry.correlate(...).
+CORRELATION_REQUEST_ID: Final = _NS + "correlation.request_id"
+CORRELATION_IDEMPOTENCY_KEY: Final = _NS + "correlation.idempotency_key"
+CORRELATION_TENANT: Final = _NS + "correlation.tenant"
+CORRELATION_USER_HASH: Final = _NS + "correlation.user_hash"  # SHA-256 (or HMAC with a salt) of the user
+CORRELATION_USER: Final = _NS + "correlation.user"  # the user id as given, only with hash_user=False
+CORRELATION_VALUE_CAP: Final = 256  # characters kept of each correlation value
+# Keyed HMAC-SHA256 of a message's text, only when a fingerprint key is configured.
+MESSAGE_FINGERPRINT: Final = _NS + "message.fingerprint"  # create_message: the message's fingerprint
+MESSAGE_FINGERPRINTS: Final = _NS + "message.fingerprints"  # threads.create / additional_messages
+FINGERPRINT_HEX_CHARS: Final = 32  # hex characters kept (128 bits) of a fingerprint or user hash
+
+# --- Azure content filter and Azure AI Agents -------------------------------------------------
+# Semconv's finish reasons, one per choice (chat.completions).
+RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+# semconv (moved there from gen_ai.openai.response.system_fingerprint)
+RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
+# Azure content filter outcomes: booleans, severities and blocklist ids only, never matched text.
+# Per category: CONTENT_FILTER_PREFIX + "<source>.<category>.<field>", e.g.
+# assistant_telemetry.content_filter.completion.violence.severity = "medium".
+CONTENT_FILTER_PREFIX: Final = _NS + "content_filter."
+CONTENT_FILTER_SOURCES = ("prompt", "completion")
+CONTENT_FILTER_HARM_CATEGORIES = ("hate", "sexual", "violence", "self_harm")  # filtered + severity
+CONTENT_FILTER_DETECTION_CATEGORIES = (  # filtered + detected
+    "jailbreak",
+    "indirect_attack",
+    "protected_material_text",
+    "protected_material_code",
+    "profanity",
+)
+CONTENT_FILTER_BLOCKLIST_CATEGORY = "custom_blocklists"  # filtered + detected (a blocklist matched)
+CONTENT_FILTER_SEVERITIES = ("safe", "low", "medium", "high")  # in increasing order
+# safe | annotated | blocked_output | blocked_prompt (the most severe seen)
+CONTENT_FILTER_OUTCOME: Final = _NS + "content_filter.outcome"
+CONTENT_FILTER_BLOCKLIST_IDS: Final = _NS + "content_filter.blocklist_ids"  # ids of matched custom blocklists
+CONTENT_FILTER_BLOCKLIST_IDS_CAP: Final = 16
+CONTENT_FILTER_ERROR: Final = _NS + "content_filter.error"  # the filter did not run (content_filter_error)
+# Counter of notable filter results (severity above safe, detected or filtered) and blocks.
+METRIC_CONTENT_FILTER_RESULTS: Final = _NS + "content_filter.results"
+CONTENT_FILTER_CATEGORY: Final = _NS + "content_filter.category"  # metric attribute
+CONTENT_FILTER_SEVERITY: Final = _NS + "content_filter.severity"  # metric attribute
+CONTENT_FILTER_FILTERED: Final = _NS + "content_filter.filtered"  # metric attribute
+CONTENT_FILTER_DETECTED: Final = _NS + "content_filter.detected"  # metric attribute
+CONTENT_FILTER_SOURCE: Final = _NS + "content_filter.source"  # metric attribute: prompt | completion
+# Azure AI Agents (azure-ai-agents AgentsClient): semconv lists no value for the Agent Service, so
+# the azure.ai.* pattern; gen_ai.system as Azure's own AIAgentsInstrumentor emits it.
+PROVIDER_AZURE_AI_AGENTS: Final = "azure.ai.agents"
+SYSTEM_AZURE_AI_AGENTS: Final = "az.ai.agents"
+
+# --- Responses and Conversations ---------------------------------------------------------------
+# The Assistants API's successors, read in one vocabulary with it (docs/migration.md).
+# Semconv names this surface adds (the cache and reasoning counts are parts of input/output tokens).
+AGENT_VERSION: Final = "gen_ai.agent.version"  # a Foundry agent reference's or a prompt's version
+USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+OPENAI_API_TYPE: Final = "openai.api.type"  # semconv's OpenAI attribute: "responses" on this surface
+API_TYPE_RESPONSES = "responses"
+# An execution is an Assistants run or a response: one set of names for both (runs keep theirs too).
+EXECUTION_KIND: Final = _NS + "execution.kind"  # the object type: thread.run | response
+EXECUTION_STATUS: Final = _NS + "execution.status"  # queued | in_progress | ... | completed (same words)
+EXECUTION_ERROR_CODE: Final = _NS + "execution.error_code"  # run last_error.code | response error.code
+EXECUTION_INCOMPLETE_REASON: Final = _NS + "execution.incomplete_reason"
+# Timings on the one span that first saw the execution finished (as the run.*_time_s).
+EXECUTION_QUEUE_TIME: Final = _NS + "execution.queue_time_s"  # created -> started
+EXECUTION_ACTIVE_TIME: Final = _NS + "execution.active_time_s"  # started -> finished
+EXECUTION_TOTAL_TIME: Final = _NS + "execution.total_time_s"  # created -> finished
+METRIC_EXECUTIONS: Final = _NS + "executions"  # counter of finished executions, by kind and outcome
+METRIC_EXECUTION_DURATION: Final = _NS + "execution.duration"
+METRIC_EXECUTION_QUEUE_TIME: Final = _NS + "execution.queue_time"
+METRIC_EXECUTION_ACTIVE_TIME: Final = _NS + "execution.active_time"
+WATCHED_QUEUES_CAP: Final = 10_000  # background responses whose time in the queue is being observed
+RESPONSE_PREVIOUS_ID: Final = _NS + "response.previous_response_id"  # the chain, without a conversation
+RESPONSE_BACKGROUND: Final = _NS + "response.background"
+RESPONSE_INPUT_ITEMS: Final = _NS + "response.input_items"  # how many input items, never their content
+RESPONSE_OUTPUT_ITEM_IDS: Final = _NS + "response.output_item_ids"
+RESPONSE_OUTPUT_ITEM_TYPES: Final = _NS + "response.output_item_types"  # message, function_call ...
+RESPONSE_OUTPUT_ITEMS_CAP: Final = 32
+CONVERSATION_ITEM_ID: Final = _NS + "conversation.item_id"
+CONVERSATION_ITEM_TYPE: Final = _NS + "conversation.item_type"
+CONVERSATION_ITEMS_ADDED: Final = _NS + "conversation.items_added"  # items a create call added

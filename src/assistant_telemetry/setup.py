@@ -20,6 +20,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from . import file_exporter
+from .content_guard import ContentGuard, azure_monitor_options_guarded, content_guard_enabled
+from .content_guard import content_guard as guard_providers
 from .instrumentor import AssistantTelemetryInstrumentor
 
 logger = logging.getLogger("assistant_telemetry")
@@ -40,6 +42,7 @@ class Instrumentation:
     tracer_provider: Any
     meter_provider: Any
     file_path: str | None = None
+    content_guard: ContentGuard | None = None  # set when content_guard=True
 
     def flush(self, timeout_millis: int = 10_000) -> None:
         """Export everything buffered so far (spans and metrics)."""
@@ -68,6 +71,9 @@ def instrument(
     metadata_allowlist: Iterable[str] | None = None,
     azure_hosts: Iterable[str] | None = None,
     inner_spans: bool | None = None,
+    message_fingerprint_key: str | bytes | None = None,
+    content_guard: bool | None = None,
+    content_guard_patterns: Iterable[str] | None = None,
 ) -> Instrumentation:
     """Instrument every supported client library with one call; returns what was set up.
 
@@ -78,12 +84,21 @@ def instrument(
     ``exporter=`` picks one of "file", "console", "otlp", "azure-monitor" explicitly;
     ``tracer_provider=`` / ``meter_provider=`` use those providers and install nothing else.
     ``azure_monitor_options`` are passed on to ``configure_azure_monitor`` (e.g. sampling_ratio).
+    ``message_fingerprint_key`` (or ASSISTANT_TELEMETRY_FINGERPRINT_KEY) turns on message
+    fingerprints: a keyed HMAC of each message's text, never the text. The tracer provider
+    gets the ``correlate()`` span processor when it is an SDK provider.
+    ``content_guard=True`` (or ASSISTANT_TELEMETRY_CONTENT_GUARD=1) removes conversation content
+    from every span and log record the providers export, whichever library emitted it (see
+    docs/privacy.md); ``content_guard_patterns`` adds attribute names (globs) to remove.
     Calling it again while instrumented returns the first call's result unchanged.
     """
     global _current
     if _current is not None:
         logger.debug("assistant_telemetry: already instrumented (%s); call ignored", _current.exporter)
         return _current
+    guarded = content_guard_enabled(content_guard)
+    if guarded:  # live metrics read spans before any exporter: the guard cannot cover them
+        azure_monitor_options = azure_monitor_options_guarded(azure_monitor_options)
     if tracer_provider is not None or meter_provider is not None:
         if exporter is not None:
             raise ValueError("pass either exporter= or tracer_provider=/meter_provider=, not both")
@@ -99,6 +114,10 @@ def instrument(
             connection_string=connection_string,
             azure_monitor_options=azure_monitor_options,
         )
+    if guarded:
+        session.content_guard = guard_providers(
+            session.tracer_provider, meter_provider=session.meter_provider, patterns=content_guard_patterns
+        )
     if _disabled_by_environment():
         logger.info("assistant_telemetry: disabled by OTEL_PYTHON_DISABLED_INSTRUMENTATIONS")
         return session
@@ -108,6 +127,7 @@ def instrument(
         metadata_allowlist=metadata_allowlist,
         azure_hosts=azure_hosts,
         inner_spans=inner_spans,
+        message_fingerprint_key=message_fingerprint_key,
     )
     _current = session
     return session

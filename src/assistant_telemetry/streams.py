@@ -31,6 +31,8 @@ from .extract.assistants import (
     thread_attributes,
 )
 from .extract.fields import code, field, text
+from .extract.responses import TERMINAL_RESPONSE_STATUSES
+from .extract.responses import object_attributes as response_object_attributes
 from .guard import internal_error
 from .spec import Operation
 
@@ -166,6 +168,81 @@ class RunEvents(StreamObserver):
         if self.step_ids:
             attrs[sc.RUN_STEP_IDS] = list(self.step_ids)
         return attrs
+
+
+class ResponseEvents(StreamObserver):
+    """Responses events (``responses.create(stream=True)``, ``responses.stream``, a resumed retrieve).
+
+    The response's own events (``response.created`` ... ``response.completed``) carry the whole
+    response: read like a retrieve, the last one wins. Output items are noted as they are added;
+    a message item that is done becomes an ``assistant_telemetry.message`` event. The span ends at
+    the response's final event: the SDK's ``ResponseStream.close()`` closes the HTTP response, not
+    this stream, so waiting for the stream's end would leave an app that stops reading after
+    ``response.completed`` with a span ended by the garbage collector.
+    """
+
+    __slots__ = ("item_ids",)
+
+    def __init__(self, call: Call):
+        super().__init__(call)
+        self.item_ids: list[str] = []
+
+    def read(self, event: Any) -> None:
+        kind = field(event, "type")
+        if not isinstance(kind, str):
+            return
+        if kind == "response.output_text.delta":
+            self.first_delta()
+        elif kind.endswith(".delta"):
+            return
+        elif kind.startswith("response.output_item."):
+            self.output_item(field(event, "item"))
+        elif kind in _RESPONSE_EVENTS:
+            self.response_event(field(event, "response"))
+        elif kind == "error":
+            self.call.annotate({sc.ERROR_CODE: code(field(event, "code")) or "error"})
+            self.call.attrs[sc.ERROR_TYPE] = "stream_error"
+            self.call.fail("stream_error")
+            self.stopped = ERROR
+            self.end(ERROR)
+
+    def response_event(self, response: Any) -> None:
+        call = self.call
+        attrs: dict[str, Any] = {}
+        response_object_attributes(response, attrs, call.runtime.settings)
+        azure_deployment_from_model(call.attrs, attrs)
+        call.annotate(attrs)
+        if attrs.get(sc.EXECUTION_STATUS) in TERMINAL_RESPONSE_STATUSES:
+            self.settled = True
+            self.end(FINISHED)
+
+    def output_item(self, item: Any) -> None:
+        item_id = text(field(item, "id"))
+        if (
+            item_id is not None
+            and item_id not in self.item_ids
+            and len(self.item_ids) < sc.RESPONSE_OUTPUT_ITEMS_CAP
+        ):
+            self.item_ids.append(item_id)
+        if field(item, "type") == "message" and field(item, "status") in TERMINAL_ITEM_STATUSES:
+            self.call.observe_item(item, {sc.RESPONSE_ID: self.call.attrs.get(sc.RESPONSE_ID)})
+
+    def final_attributes(self) -> dict[str, Any]:
+        if self.item_ids and sc.RESPONSE_OUTPUT_ITEM_IDS not in self.call.attrs:
+            return {sc.RESPONSE_OUTPUT_ITEM_IDS: list(self.item_ids)}
+        return {}
+
+
+_RESPONSE_EVENTS = frozenset(
+    {
+        "response.created",
+        "response.queued",
+        "response.in_progress",
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+    }
+)
 
 
 def adopt(call: Call, stream: Any) -> Any:

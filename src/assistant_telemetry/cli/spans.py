@@ -1,4 +1,8 @@
-"""Reading exported spans back: the JSON-lines file, streamed one line at a time."""
+"""Reading exported spans back: the JSON-lines file, streamed one line at a time.
+
+``Span`` is the one shape every reader produces (this file, OTLP JSON and Application
+Insights in ``sources``), so the commands built on it do not care where spans came from.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,23 @@ from .. import semconv as sc
 
 
 @dataclass(frozen=True)
+class Event:
+    name: str
+    time_ns: int
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Span:
     name: str
     start_ns: int
     end_ns: int
-    status: str
+    status: str  # UNSET, OK or ERROR
     attributes: dict[str, Any]
+    trace_id: str = ""  # hex
+    span_id: str = ""
+    parent_id: str = ""
+    events: tuple[Event, ...] = ()
 
     @property
     def duration_ms(self) -> float:
@@ -35,13 +50,27 @@ def read_spans(path: str) -> Iterator[Span]:
             except ValueError:
                 continue
             if isinstance(record, dict) and record.get("signal") == "span":
-                yield Span(
-                    name=str(record.get("name")),
-                    start_ns=int(record.get("start_time_unix_nano") or 0),
-                    end_ns=int(record.get("end_time_unix_nano") or 0),
-                    status=str(record.get("status")),
-                    attributes=dict(record.get("attributes") or {}),
-                )
+                yield span_from_record(record)
+
+
+def span_from_record(record: dict[str, Any]) -> Span:
+    """One ``{"signal": "span"}`` record of the ``file`` exporter."""
+    events = tuple(
+        Event(str(e.get("name")), int(e.get("time_unix_nano") or 0), dict(e.get("attributes") or {}))
+        for e in record.get("events") or ()
+        if isinstance(e, dict)
+    )
+    return Span(
+        name=str(record.get("name")),
+        start_ns=int(record.get("start_time_unix_nano") or 0),
+        end_ns=int(record.get("end_time_unix_nano") or 0),
+        status=str(record.get("status")),
+        attributes=dict(record.get("attributes") or {}),
+        trace_id=str(record.get("trace_id") or ""),
+        span_id=str(record.get("span_id") or ""),
+        parent_id=str(record.get("parent_span_id") or ""),
+        events=events,
+    )
 
 
 def of_threads(spans: Iterable[Span], thread_ids: set[str]) -> dict[str, list[Span]]:

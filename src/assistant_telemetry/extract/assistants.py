@@ -71,7 +71,9 @@ def thread_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
 def message_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
     put(attrs, sc.MESSAGE_ID, text(field(obj, "id")))
     thread_id_attributes(field(obj, "thread_id"), attrs)
-    put(attrs, sc.RUN_ID, text(field(obj, "run_id")))
+    run_id = text(field(obj, "run_id"))
+    put(attrs, sc.RUN_ID, run_id)
+    put(attrs, sc.RESPONSE_ID, run_id)  # the execution that produced it, as for a response's output
     put(attrs, sc.AGENT_ID, text(field(obj, "assistant_id")))
     put(attrs, sc.MESSAGE_ROLE, code(field(obj, "role")))
     put(attrs, sc.MESSAGE_STATUS, code(field(obj, "status")))
@@ -133,6 +135,27 @@ def run_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
     if types:
         attrs[sc.TOOL_TYPES] = types
     metadata_attributes(field(obj, "metadata"), attrs, settings)
+    execution_twins(attrs)
+
+
+# A run in the vocabulary it shares with responses (docs/migration.md): the same values again under
+# the surface-neutral names, so one query reads both the Assistants API and its successors.
+_EXECUTION_TWINS = (
+    (sc.RUN_STATUS, sc.EXECUTION_STATUS),
+    (sc.RUN_LAST_ERROR_CODE, sc.EXECUTION_ERROR_CODE),
+    (sc.RUN_INCOMPLETE_REASON, sc.EXECUTION_INCOMPLETE_REASON),
+    (sc.RUN_QUEUE_TIME, sc.EXECUTION_QUEUE_TIME),
+    (sc.RUN_EXECUTION_TIME, sc.EXECUTION_ACTIVE_TIME),
+    (sc.RUN_TOTAL_TIME, sc.EXECUTION_TOTAL_TIME),
+)
+
+
+def execution_twins(attrs: Attributes) -> None:
+    if sc.RUN_STATUS in attrs:
+        attrs[sc.EXECUTION_KIND] = "thread.run"
+    for run_key, key in _EXECUTION_TWINS:
+        if run_key in attrs:
+            attrs[key] = attrs[run_key]
 
 
 def run_timings(run: Any, status: str | None) -> dict[str, float]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import semconv as sc
+from .content_filter import CONTENT_FILTER, error_body_attributes
 from .fields import code, field
 from .http import response_attributes
-
-CONTENT_FILTER = "content_filter"
 
 
 def error_attributes(error: BaseException) -> dict[str, Any]:
@@ -25,15 +24,21 @@ def error_attributes(error: BaseException) -> dict[str, Any]:
     status = getattr(error, "status_code", None)
     if isinstance(status, int):
         attrs[sc.HTTP_STATUS_CODE] = status
-    error_code = code(getattr(error, "code", None)) or code(field(_error_body(error), "code"))
+    body = _error_body(error)
+    error_code = code(getattr(error, "code", None)) or code(field(body, "code"))
     if error_code is not None:
         attrs[sc.ERROR_CODE] = error_code
+    if error_code == CONTENT_FILTER:  # Azure blocked the prompt: which categories, never the text
+        error_body_attributes(body, attrs)
     attrs[sc.FAILURE_CLASS] = failure_class(error, attrs.get(sc.HTTP_STATUS_CODE), error_code)
     return attrs
 
 
 def _error_body(error: BaseException) -> Any:
+    """openai: ``.body`` (the error object); azure-core: ``.model`` (the parsed error response)."""
     body = getattr(error, "body", None)
+    if body is None:
+        body = getattr(error, "model", None)
     return field(body, "error") or body
 
 

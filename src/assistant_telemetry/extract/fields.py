@@ -25,11 +25,24 @@ def field(obj: Any, name: str) -> Any:
         value = obj.get(name)
     else:
         value = getattr(obj, name, None)
-        if value is None and isinstance(obj, Mapping):
+        if value is None and _is_mapping(type(obj)):
             value = obj.get(name)
     if value is None or type(value).__name__ in _SENTINELS:
         return None
     return value
+
+
+_MAPPING_TYPES: dict[type, bool] = {}
+
+
+def _is_mapping(cls: type) -> bool:
+    """``issubclass(cls, Mapping)``, remembered per class: the ABC check costs ~0.6 µs a call."""
+    known = _MAPPING_TYPES.get(cls)
+    if known is None:
+        if len(_MAPPING_TYPES) > 1024:
+            _MAPPING_TYPES.clear()
+        known = _MAPPING_TYPES[cls] = issubclass(cls, Mapping)
+    return known
 
 
 def _plain(value: str) -> str:

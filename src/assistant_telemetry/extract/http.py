@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from .. import semconv as sc
 from ..config import Settings
@@ -77,6 +78,8 @@ def request_attributes(request: Any, attrs: Attributes) -> None:
 
 def url_attributes(url: Any, attrs: Attributes) -> None:
     """Azure puts the deployment in the path and the api-version in the query."""
+    if isinstance(url, str):  # azure-core requests carry their URL as a string
+        url = _SplitUrl(url)
     path = getattr(url, "path", None)
     if isinstance(path, str) and "/deployments/" in path:
         deployment = path.split("/deployments/", 1)[1].split("/", 1)[0]
@@ -116,6 +119,17 @@ def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
         attrs[sc.PROVIDER_NAME] = sc.PROVIDER_OPENAI
         attrs[sc.SYSTEM] = sc.SYSTEM_OPENAI
     return attrs
+
+
+class _SplitUrl:
+    """A URL string with the ``path`` and ``params`` an httpx URL has (only what is read above)."""
+
+    __slots__ = ("params", "path")
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        self.path = parts.path
+        self.params = {key: values[-1] for key, values in parse_qs(parts.query).items()}
 
 
 def _pairs(headers: Any) -> list[tuple[str, str]]:

@@ -3,11 +3,14 @@
 The openai and azure-ai-agents methods share parameter names (``thread_id``,
 ``assistant_id``, ``metadata`` ...), so one table of "parameter -> how to record it"
 serves every wrapped method. Parameters not in the table (``content`` text, ``instructions``,
-tool output text ...) are never looked at, except for their shape where noted.
+tool output text ...) are never looked at, except for their shape where noted, and, only
+when a fingerprint key is configured, a keyed HMAC of message text (``fingerprint``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,7 +23,8 @@ from .assistants import (
     thread_id_attributes,
     tool_types,
 )
-from .fields import Attributes, code, text
+from .fields import Attributes, code, field, items, put, text
+from .responses import agent_attributes, conversation_id, extra_body_attributes, input_count
 
 Recorder = Callable[[Any, Attributes, Settings], None]
 
@@ -52,6 +56,45 @@ def _tool_outputs(value: Any, attrs: Attributes, settings: Settings) -> None:
 
 def _content(value: Any, attrs: Attributes, settings: Settings) -> None:
     content_shape_attributes(value, attrs)
+    if settings.message_fingerprint_key is not None:
+        found = fingerprint(settings.message_fingerprint_key, value)
+        if found is not None:
+            attrs[sc.MESSAGE_FINGERPRINT] = found
+
+
+def _messages(value: Any, attrs: Attributes, settings: Settings) -> None:
+    """``messages`` / ``additional_messages`` / ``thread={"messages": ...}``: fingerprints only."""
+    key = settings.message_fingerprint_key
+    if key is None:
+        return  # without a key nothing here is read at all
+    messages = value if isinstance(value, (list, tuple)) else field(value, "messages")
+    found = [fingerprint(key, field(message, "content")) for message in items(messages)]
+    prints = [f for f in found if f is not None]
+    if prints:
+        attrs[sc.MESSAGE_FINGERPRINTS] = prints[:64]
+
+
+def message_text(content: Any) -> str | None:
+    """The text a fingerprint covers: a plain string, or the text parts joined by a newline."""
+    if isinstance(content, str):
+        return content
+    texts = []
+    for part in items(content):
+        value = field(part, "text")
+        if not isinstance(value, str):
+            value = field(value, "value")
+        if isinstance(value, str):
+            texts.append(value)
+    return "\n".join(texts) if texts else None
+
+
+def fingerprint(key: bytes, content: Any) -> str | None:
+    """Hex HMAC-SHA256(key, UTF-8 text), first ``FINGERPRINT_HEX_CHARS``: equal texts, equal prints."""
+    message = message_text(content)
+    if message is None:
+        return None
+    digest = hmac.new(key, message.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return digest[: sc.FINGERPRINT_HEX_CHARS]
 
 
 def _attachments(value: Any, attrs: Attributes, settings: Settings) -> None:
@@ -64,12 +107,47 @@ def _deployment_model(value: Any, attrs: Attributes, settings: Settings) -> None
         attrs[sc.REQUEST_MODEL] = model
 
 
+# --- Responses and Conversations: what their requests name (never input, instructions, prompt variables).
+
+
+def _conversation(value: Any, attrs: Attributes, settings: Settings) -> None:
+    put(attrs, sc.CONVERSATION_ID, conversation_id(value))
+
+
+def _input(value: Any, attrs: Attributes, settings: Settings) -> None:
+    """Responses ``input``: a string is the user's message (its shape); a list, how many items."""
+    input_count(value, attrs)
+    if isinstance(value, str):
+        _content(value, attrs, settings)
+    else:
+        _messages(value, attrs, settings)
+
+
+def _items(value: Any, attrs: Attributes, settings: Settings) -> None:
+    input_count(value, attrs, sc.CONVERSATION_ITEMS_ADDED)
+    _messages(value, attrs, settings)
+
+
+def _prompt(value: Any, attrs: Attributes, settings: Settings) -> None:
+    if sc.AGENT_ID not in attrs:  # a Foundry agent reference names the agent first
+        agent_attributes(None, value, attrs)
+
+
+def _extra_body(value: Any, attrs: Attributes, settings: Settings) -> None:
+    extra_body_attributes(value, attrs)
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
 PARAMETERS: Mapping[str, Recorder] = {
     "thread_id": _thread,
     "run_id": _as(sc.RUN_ID),
     "message_id": _as(sc.MESSAGE_ID),
     "step_id": _as(sc.RUN_STEP_ID),
     "assistant_id": _as(sc.AGENT_ID),
+    "agent_id": _as(sc.AGENT_ID),  # azure-ai-agents names the assistant id so
     "model": _deployment_model,
     "name": _as(sc.AGENT_NAME),
     "role": _as(sc.MESSAGE_ROLE, code),
@@ -78,6 +156,20 @@ PARAMETERS: Mapping[str, Recorder] = {
     "metadata": metadata_attributes,
     "tools": _tools,
     "tool_outputs": _tool_outputs,
+    "messages": _messages,
+    "additional_messages": _messages,
+    "thread": _messages,
+    # Responses and Conversations
+    "response_id": _as(sc.RESPONSE_ID),
+    "previous_response_id": _as(sc.RESPONSE_PREVIOUS_ID),
+    "conversation": _conversation,
+    "conversation_id": _as(sc.CONVERSATION_ID),
+    "item_id": _as(sc.CONVERSATION_ITEM_ID),
+    "background": _as(sc.RESPONSE_BACKGROUND, _flag),
+    "input": _input,
+    "items": _items,
+    "prompt": _prompt,
+    "extra_body": _extra_body,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..patching import Patcher
+from .azure_ai_agents import PATCHER as AZURE_AI_AGENTS
 from .openai import PATCHER as OPENAI
 
-PATCHERS: tuple[Patcher, ...] = (OPENAI,)
+PATCHERS: tuple[Patcher, ...] = (OPENAI, AZURE_AI_AGENTS)

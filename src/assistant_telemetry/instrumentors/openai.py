@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .. import semconv as sc
 from ..config import Settings
 from ..extract.assistants import object_attributes
+from ..extract.chat import completion_attributes
+from ..extract.content_filter import incomplete_reason_attributes
 from ..extract.fields import Attributes
 from ..extract.http import client_attributes
+from ..extract.responses import object_attributes as responses_object_attributes
 from ..patching import Patcher, Target
 from ..spec import CALL, LIFECYCLE, LIST, STREAM, Operation
-from ..streams import AsyncStreamManagerProxy, RunEvents, StreamManagerProxy
+from ..streams import AsyncStreamManagerProxy, ResponseEvents, RunEvents, StreamManagerProxy
 from ..wrappers import (
     async_response_hook,
     async_wrapper,
@@ -40,7 +44,14 @@ def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any
             return None  # a raw SSE stream: parsing would consume it
         result = result.parse()
     object_attributes(result, attrs, settings)
+    incomplete_reason_attributes(attrs)  # a message or run the content filter cut short
     return result
+
+
+def chat_result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any:
+    """A ``ChatCompletion`` (raw or parsed); a ``stream=True`` Stream is returned to the app unread."""
+    completion_attributes(result_attributes(result, attrs, settings), attrs, settings)
+    return None
 
 
 def _op(
@@ -64,6 +75,74 @@ def _op(
         result=result_attributes,
     )
 
+
+# --- Responses and Conversations: the Assistants API's successors, in its id model (docs/migration.md).
+RESPONSES = "openai.resources.responses.responses"
+INPUT_ITEMS = "openai.resources.responses.input_items"
+CONVERSATIONS = "openai.resources.conversations.conversations"
+CONVERSATION_ITEMS = "openai.resources.conversations.items"
+
+
+def responses_client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
+    attrs = client_attributes(client, settings)
+    attrs[sc.OPENAI_API_TYPE] = sc.API_TYPE_RESPONSES
+    return attrs
+
+
+def responses_result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any:
+    """A response, conversation, item or page (raw or parsed); a ``stream=True`` Stream is left to its
+    observer, and ``responses.delete`` returns None."""
+    if type(result).__name__ == "LegacyAPIResponse":
+        if getattr(result, "_stream", True) is not False:
+            return None
+        result = result.parse()
+    responses_object_attributes(result, attrs, settings)
+    return result
+
+
+def _responses_op(
+    module: str,
+    owner: str,
+    method: str,
+    operation: str,
+    *positional: str,
+    kind: str = CALL,
+    stream: Callable[[Any], Any] | None = None,
+) -> Operation:
+    return Operation(
+        module=module,
+        owner=owner,
+        method=method,
+        operation=operation,
+        positional=positional,
+        kind=kind,
+        stream=stream,
+        client=responses_client_attributes,
+        result=responses_result_attributes,
+    )
+
+
+# ``responses.create`` is semconv's ``chat`` (with ``openai.api.type`` = ``responses``). ``responses.stream``
+# has no row: the manager it returns calls ``create(stream=True)`` (or ``retrieve(stream=True)`` to
+# resume) when entered, and that call's span, which lives as long as the stream, is the helper's.
+RESPONSES_OPERATIONS: tuple[Operation, ...] = (
+    _responses_op(RESPONSES, "Responses", "create", "chat", stream=ResponseEvents),
+    _responses_op(RESPONSES, "Responses", "parse", "chat"),
+    _responses_op(RESPONSES, "Responses", "retrieve", "get_response", "response_id", stream=ResponseEvents),
+    _responses_op(RESPONSES, "Responses", "cancel", "cancel_response", "response_id"),
+    _responses_op(RESPONSES, "Responses", "delete", "delete_response", "response_id"),
+    _responses_op(INPUT_ITEMS, "InputItems", "list", "list_response_input_items", "response_id", kind=LIST),
+    _responses_op(CONVERSATIONS, "Conversations", "create", "create_conversation"),
+    _responses_op(CONVERSATIONS, "Conversations", "retrieve", "get_conversation", "conversation_id"),
+    _responses_op(CONVERSATIONS, "Conversations", "update", "update_conversation", "conversation_id"),
+    _responses_op(CONVERSATIONS, "Conversations", "delete", "delete_conversation", "conversation_id"),
+    _responses_op(CONVERSATION_ITEMS, "Items", "create", "create_conversation_items", "conversation_id"),
+    _responses_op(CONVERSATION_ITEMS, "Items", "retrieve", "get_conversation_item", "item_id"),
+    _responses_op(
+        CONVERSATION_ITEMS, "Items", "list", "list_conversation_items", "conversation_id", kind=LIST
+    ),
+    _responses_op(CONVERSATION_ITEMS, "Items", "delete", "delete_conversation_item", "item_id"),
+)
 
 PROCESS_RUN = "process_thread_run"
 
@@ -104,6 +183,17 @@ OPERATIONS: tuple[Operation, ...] = (
     _op(RUNS, "Runs", "create_and_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
     _op(RUNS, "Runs", "submit_tool_outputs_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
     _op(THREADS, "Threads", "create_and_run_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
+    # --- chat.completions: Assistants apps mix it in; on Azure it carries the content filter results.
+    Operation(
+        module="openai.resources.chat.completions.completions",
+        owner="Completions",
+        method="create",
+        operation="chat",
+        client=client_attributes,
+        result=chat_result_attributes,
+    ),
+    # --- Responses and Conversations (defined above).
+    *RESPONSES_OPERATIONS,
 )
 
 # Every HTTP response, success or not, passes here with its headers (request ids, Azure region ...).

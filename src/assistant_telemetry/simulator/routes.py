@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .chat import chat_completion
+from .chat import FILTER_PROFILES, chat_chunks, chat_completion
 from .errors import ApiError, Json
 from .runs import Runs
 from .store import Store, paginate, snapshot
@@ -29,6 +30,7 @@ class Reply:
 
     body: Json | None = None
     events: list[Event] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[["App", Request], Reply]
@@ -49,6 +51,15 @@ class App:
     def __init__(self) -> None:
         self.store = Store()
         self.runs = Runs(self.store)
+        self.chat_filters: deque[str] = deque()  # Azure content filter profiles, FIFO (chat.py)
+        self.deployments: dict[str, str] = {}  # Azure deployment -> the model it serves
+
+    def queue_chat_filters(self, *profiles: str) -> None:
+        unknown = [name for name in profiles if name not in FILTER_PROFILES]
+        if unknown:
+            expected = sorted(FILTER_PROFILES)
+            raise ValueError(f"unknown content filter profile(s) {unknown}; expected one of {expected}")
+        self.chat_filters.extend(profiles)
 
     def dispatch(self, request: Request) -> Reply:
         for method, pattern, handler in ROUTES:
@@ -58,7 +69,9 @@ class App:
                 with self.store.lock:
                     reply = handler(self, request)
                     # Copy while locked: the stored objects keep changing under later requests.
-                    return Reply(snapshot(reply.body), reply.events) if reply.body is not None else reply
+                    if reply.body is None:
+                        return reply
+                    return Reply(snapshot(reply.body), reply.events, reply.headers)
         raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
 
 
@@ -216,11 +229,25 @@ def get_run_step(app: App, req: Request) -> Reply:
 
 @route("POST", "/chat/completions")
 def create_chat_completion(app: App, req: Request) -> Reply:
-    return Reply(chat_completion(req.body, deployment=None, azure=req.azure))
+    return _chat(app, req, deployment=None)
 
 
 @route("POST", "/deployments/{deployment}/chat/completions")
 def create_deployment_chat_completion(app: App, req: Request) -> Reply:
     if not req.azure:
         raise ApiError(404, f"Invalid URL ({req.method} {req.path})")
-    return Reply(chat_completion(req.body, deployment=req.params["deployment"], azure=True))
+    return _chat(app, req, deployment=req.params["deployment"])
+
+
+def _chat(app: App, req: Request, deployment: str | None) -> Reply:
+    """Azure (the /openai prefixes) consumes a queued filter profile and names the deployment."""
+    profile = (app.chat_filters.popleft() if app.chat_filters else "safe") if req.azure else "safe"
+    headers = {}
+    name = deployment or req.body.get("model")
+    if req.azure and isinstance(name, str):  # the /openai/v1 API names the deployment in "model"
+        headers["x-ms-deployment-name"] = name
+    make = chat_chunks if _streaming(req) else chat_completion
+    answer = make(req.body, deployment=deployment, azure=req.azure, profile=profile, models=app.deployments)
+    if isinstance(answer, list):  # SSE without event names, as chat streams are sent
+        return Reply(events=[("", chunk) for chunk in answer], headers=headers)
+    return Reply(answer, headers=headers)

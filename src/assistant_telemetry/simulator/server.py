@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+from . import agents, responses  # noqa: F401  (responses registers its routes on import)
 from .errors import ApiError, Json
 from .faults import Fault, Faults
 from .routes import App, Request
@@ -23,7 +24,9 @@ from .streaming import DONE, Event, encode
 
 log = logging.getLogger(__name__)
 
-PREFIXES = {"/v1": False, "/openai": True}  # prefix -> is Azure
+# prefix -> is Azure; Azure's /openai/v1 API needs no api-version; agents projects: agents.py.
+PREFIXES = {"/v1": False, "/openai/v1": True, "/openai": True}
+VERSIONLESS = frozenset({"/openai/v1"})
 RATE_LIMIT_REQUESTS, RATE_LIMIT_TOKENS = 10_000, 2_000_000
 DROP_AFTER_EVENTS = 2
 _DEPLOYMENT = re.compile(r"^/deployments/([^/]+)/")
@@ -116,6 +119,20 @@ class Simulator:
         with self._app.store.lock:
             self._app.runs.timing = (queue_s, execution_s)
 
+    def next_content_filter(self, *profiles: str) -> None:
+        """Queue Azure content filter profiles (chat.FILTER_PROFILES) for the next Azure chat calls."""
+        with self._app.store.lock:
+            self._app.queue_chat_filters(*profiles)
+
+    def deploy(self, deployment: str, model: str) -> None:
+        """An Azure deployment serving ``model``: its chat completions answer with that model name."""
+        with self._app.store.lock:
+            self._app.deployments[deployment] = model
+
+    def agents_endpoint(self, project: str = "demo-project") -> str:
+        """The endpoint an azure-ai-agents ``AgentsClient`` takes (a Foundry project's)."""
+        return f"{self.azure_endpoint}/api/projects/{project}"
+
     def clear_run_outcomes(self) -> None:
         """Forget queued outcomes and run timing, e.g. between tests sharing one simulator."""
         with self._app.store.lock:
@@ -159,8 +176,9 @@ class Simulator:
             self._served += 1
             served = self._served
         prefix = next((p for p in PREFIXES if url.path == p or url.path.startswith(p + "/")), None)
+        prefix = prefix or agents.project_prefix(url.path)
         path = url.path[len(prefix) :] if prefix else url.path
-        azure = bool(prefix and PREFIXES[prefix])
+        azure = bool(prefix and PREFIXES.get(prefix, True))
         response = self._answer(method, path, prefix, url.query, raw)
         response.headers = {
             **self._headers(response, served, started, azure, path, headers),
@@ -173,7 +191,7 @@ class Simulator:
         try:
             if prefix is None:
                 raise ApiError(404, f"Invalid URL ({method} {path})")
-            if PREFIXES[prefix] and "api-version" not in query:
+            if PREFIXES.get(prefix) and prefix not in VERSIONLESS and "api-version" not in query:
                 message = "The api-version query parameter (?api-version=) is required for all requests."
                 raise ApiError(
                     400, message, body={"error": {"code": "MissingApiVersionParameter", "message": message}}
@@ -182,16 +200,18 @@ class Simulator:
             fault = self._faults.take(method, path)
             if fault is not None:
                 raise fault.error(body)
-            reply = self._app.dispatch(Request(method, path, query, body, azure=PREFIXES[prefix]))
+            request = Request(method, path, query, body, azure=PREFIXES.get(prefix, True))
+            reply = self._app.dispatch(request) if prefix in PREFIXES else agents.dispatch(self._app, request)
         except ApiError as err:
             return Response(err.status, err.body, headers=err.headers)
         except Exception:
             log.exception("simulator failed on %s %s", method, path)
             return Response(500, ApiError(500, "Simulator bug.", type="server_error").body)
         if reply.events is None:
-            return Response(200, reply.body)
+            return Response(200, reply.body, headers=reply.headers)
         dropped = self._faults.take(method, path, streaming=True)
-        return Response(200, events=reply.events, drop_after=DROP_AFTER_EVENTS if dropped else None)
+        drop_after = DROP_AFTER_EVENTS if dropped else None
+        return Response(200, events=reply.events, drop_after=drop_after, headers=reply.headers)
 
     def _headers(
         self, response: Response, served: int, started: float, azure: bool, path: str, request: dict[str, str]
@@ -302,7 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            self._write_chunk(encode(event))
+            # Chat streams name no events: an unnamed one is sent as a bare ``data:`` line.
+            self._write_chunk(encode(event) if event[0] else b"data: %s\n\n" % json.dumps(event[1]).encode())
         self._write_chunk(DONE)
         self.wfile.write(b"0\r\n\r\n")
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The suite again, against the other client-library versions we claim, each in its own venv.
+#
+#   bash tests/compat/run.sh              # every environment below
+#   bash tests/compat/run.sh openai1      # one of them
+#
+# .venv-compat/<name> gets the project with its dev extras and one pin: the newest openai 1.x,
+# the newest openai 2.x, the oldest azure-ai-agents the `agents` extra allows. Venvs are reused
+# while pyproject.toml and the pin are unchanged. Slow tests (memory, outage) run once, in the
+# main venv; the rest runs here. Exit status: non-zero if any environment fails.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PY="${PY:-python3}"
+cd "$ROOT"
+
+declare -A PINS=(
+  [openai1]="openai==1.109.1"
+  [openai2]="openai==2.54.0"
+  [agents-oldest]="azure-ai-agents==1.0.0"
+)
+ORDER=(openai1 openai2 agents-oldest)
+if [ "$#" -gt 0 ]; then ORDER=("$@"); fi
+
+setup() {  # name pin
+  local venv=".venv-compat/$1" stamp
+  stamp="$(sha256sum pyproject.toml | cut -c1-16) $2"
+  if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$stamp" ]; then
+    return 0
+  fi
+  rm -rf "$venv"
+  "$PY" -m venv "$venv" &&
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" "$2" &&
+    echo "$stamp" > "$venv/.installed"
+}
+
+failed=()
+for name in "${ORDER[@]}"; do
+  pin="${PINS[$name]:?unknown environment $name (choose from ${!PINS[*]})}"
+  echo "=== compat $name: $pin"
+  if ! setup "$name" "$pin"; then
+    echo "=== compat $name: could not install $pin"
+    failed+=("$name (install)")
+    continue
+  fi
+  ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|azure-ai-agents|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
+  if ! ".venv-compat/$name/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider --continue-on-collection-errors; then
+    failed+=("$name")
+  fi
+done
+
+# On success the last line stays pytest's own summary (CI reads it); failures are listed.
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "=== compat: failed in ${failed[*]}"
+  exit 1
+fi
