@@ -34,6 +34,8 @@ PACKAGES = (
     PEERS_OPENAI,
     "opentelemetry-sdk",
     "opentelemetry-instrumentation-openai-v2",
+    # openai-v2 2.4b0 asks for util-genai>=0.4b0 but imports a module 1.x removed (instruments)
+    "opentelemetry-util-genai==0.4b0",
     "openinference-instrumentation-openai",
     "opentelemetry-instrumentation-openai",
 )
@@ -89,10 +91,10 @@ def measure_peer(peer: str, seconds: float) -> dict[str, Any]:
     from mock_api import MockApi
 
     warnings.filterwarnings("ignore")
+    api = MockApi()  # imports openai first: instrumentations that defer to its import apply now
     pipeline = Pipeline()
     instrument(peer, pipeline.tracer_provider, pipeline.meter_provider)
     toggle = Toggle("openai")
-    api = MockApi()
 
     def state(wrapped: bool, recording: bool) -> Callable[[], None]:
         def enter() -> None:

@@ -17,7 +17,6 @@ import openai
 import pytest
 
 import assistant_telemetry
-from assistant_telemetry import runtime
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.extract.chat import chunk_attributes
 from assistant_telemetry.extract.content_filter import metric_points
@@ -306,13 +305,9 @@ def test_assistants_run_and_message_blocked_by_the_filter(
     assert metric_points(dict(message), run_claimed=False) == []
 
 
-# --- the counter (recorded at span close: needs the calls.py seam) ------------------------------
+# --- the counter (recorded at span close, once per finished run or call) -----------------------
 
 
-@pytest.mark.skipif(
-    "content_filter" not in getattr(runtime.Runtime, "__dataclass_fields__", {}),
-    reason="the content filter counter is recorded from calls.py once Runtime has it (see report)",
-)
 def test_content_filter_counter(telemetry: Any, sim: Any, azure: Any) -> None:
     sim.next_content_filter("blocked_output", "blocked_prompt")
     chat(azure)

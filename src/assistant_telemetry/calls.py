@@ -23,6 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import runtime
 from . import semconv as sc
 from .extract.assistants import message_attributes, run_step_attributes
+from .extract.content_filter import metric_points as content_filter_points
 from .extract.errors import error_attributes
 from .extract.fields import field, items
 from .extract.requests import request_attributes
@@ -193,6 +194,8 @@ class Call:
                 tokens = attrs.get(key)
                 if tokens is not None:
                     active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
+        for point in content_filter_points(attrs, self.run_claimed):
+            active.content_filter.add(1, point, ctx)
         if self.run_claimed:
             self._record_execution(ctx)
         if self.run_claimed and sc.RUN_STATUS in attrs:

@@ -34,6 +34,7 @@ class Runtime:
     run_polls: metrics.Histogram
     reply_time: metrics.Histogram
     errors: metrics.Counter
+    content_filter: metrics.Counter
     # Executions: runs and responses alike (docs/migration.md).
     executions: metrics.Counter
     execution_duration: metrics.Histogram
@@ -110,6 +111,11 @@ class Runtime:
             ),
             execution_active_time=seconds(
                 sc.METRIC_EXECUTION_ACTIVE_TIME, "Execution started -> finished", sc.RUN_DURATION_BUCKETS
+            ),
+            content_filter=meter.create_counter(
+                sc.METRIC_CONTENT_FILTER_RESULTS,
+                unit="{result}",
+                description="Content filter results by category, severity, filtered/detected and source",
             ),
             settings=settings,
         )

@@ -134,10 +134,12 @@ class Simulator:
         return f"{self.azure_endpoint}/api/projects/{project}"
 
     def clear_run_outcomes(self) -> None:
-        """Forget queued outcomes and run timing, e.g. between tests sharing one simulator."""
+        """Forget queued outcomes (runs' and chat content filter profiles) and run timing, e.g.
+        between tests sharing one simulator."""
         with self._app.store.lock:
             self._app.runs.outcomes.clear()
             self._app.runs.timing = (0, 0)
+            self._app.chat_filters.clear()
 
     def add_fault(
         self,
