@@ -308,7 +308,9 @@ def agents_calls(sim: Any) -> list[Callable[[], Any]]:
         lambda: keep("run", client.runs.create(state["thread"].id, agent_id=state["agent"].id)),
         until_done,
         lambda: list(client.run_steps.list(state["thread"].id, state["run"].id)),
-        lambda: client.runs.create_and_process(state["thread"].id, agent_id=state["agent"].id, polling_interval=0),
+        lambda: client.runs.create_and_process(
+            state["thread"].id, agent_id=state["agent"].id, polling_interval=0
+        ),
         lambda: client.threads.get("thread_missing"),
         lambda: client.threads.delete(state["thread"].id),
         lambda: client.delete_agent(state["agent"].id),

@@ -472,7 +472,9 @@ def response(response_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         ],
         "parallel_tool_calls": True,
         "previous_response_id": payload.get("previous_response_id"),
-        "conversation": {"id": payload["conversation"]} if isinstance(payload.get("conversation"), str) else None,
+        "conversation": {"id": payload["conversation"]}
+        if isinstance(payload.get("conversation"), str)
+        else None,
         "background": payload.get("background", False),
         "reasoning": {"effort": None, "summary": None},
         "store": True,

@@ -232,6 +232,12 @@ def test_runs_cut_short_by_the_content_filter(telemetry: Any, sim: Any, agents_c
     message = telemetry.one("get_message").attributes
     assert message[sc.MESSAGE_INCOMPLETE_REASON] == "content_filter"
     assert message[sc.CONTENT_FILTER_OUTCOME] == "blocked_output"
+    # Counted once, by the helper that saw the run end; the message's repeat is not counted.
+    (point,) = telemetry.metric_points(sc.METRIC_CONTENT_FILTER_RESULTS)
+    assert point.value == 1 and point.attributes[sc.CONTENT_FILTER_CATEGORY] == "unspecified"
+    assert point.attributes[sc.CONTENT_FILTER_SOURCE] == "completion"
+    assert point.attributes[sc.PROVIDER_NAME] == "azure.ai.agents"
+    assert point.attributes[sc.AZURE_DEPLOYMENT] == "prod-gpt4o"
 
 
 def test_other_azure_core_clients_are_not_read(telemetry: Any, sim: Any, agents_client: Any) -> None:

@@ -42,6 +42,17 @@ def _error_body(error: BaseException) -> Any:
     return field(body, "error") or body
 
 
+_CONNECTION_ERROR_SUFFIXES = (
+    "ProtocolError",
+    "ReadError",
+    "WriteError",
+    "NetworkError",
+    "ConnectError",
+    "ServiceRequestError",
+    "ServiceResponseError",
+)
+
+
 def failure_class(error: BaseException, status: Any, error_code: str | None) -> str:
     """A low-cardinality class a dashboard can group failures by."""
     if error_code == CONTENT_FILTER:
@@ -61,7 +72,9 @@ def failure_class(error: BaseException, status: Any, error_code: str | None) -> 
     name = type(error).__name__
     if "Timeout" in name:
         return "timeout"
-    if "Connection" in name:
+    # httpx/httpx2 transport errors (a stream cut mid-way raises RemoteProtocolError raw in
+    # openai 1.x/2.x) and azure-core's request/response errors are connections failing too.
+    if "Connection" in name or name.endswith(_CONNECTION_ERROR_SUFFIXES):
         return "connection"
     if name == "CancelledError" or isinstance(error, (KeyboardInterrupt, SystemExit)):
         return "cancelled"
