@@ -210,7 +210,6 @@ class Call:
                 if seconds is not None:
                     histogram.record(seconds, run_labels, ctx)
 
-
     def _record_execution(self, ctx: context.Context | None) -> None:
         """The execution metrics: a finished run or response, once, in the shared vocabulary."""
         attrs, active = self.attrs, self.runtime

@@ -30,7 +30,8 @@ from .extract.assistants import (
     run_attributes,
     thread_attributes,
 )
-from .extract.fields import code, field, text
+from .extract.chat import chunk_attributes
+from .extract.fields import code, field, items, text
 from .extract.responses import TERMINAL_RESPONSE_STATUSES
 from .extract.responses import object_attributes as response_object_attributes
 from .guard import internal_error
@@ -243,6 +244,25 @@ _RESPONSE_EVENTS = frozenset(
         "response.failed",
     }
 )
+
+
+class ChatChunks(StreamObserver):
+    """``chat.completions`` chunks: ids, model, finish reasons, usage and Azure filter annotations."""
+
+    __slots__ = ("merged",)
+
+    def __init__(self, call: Call):
+        super().__init__(call)
+        self.merged: dict[str, Any] = {}
+
+    def read(self, chunk: Any) -> None:
+        if any(field(field(choice, "delta"), "content") for choice in items(field(chunk, "choices"))):
+            self.first_delta()
+        before = dict(self.merged)
+        chunk_attributes(chunk, self.merged)
+        changed = {key: value for key, value in self.merged.items() if before.get(key) != value}
+        if changed:
+            self.call.annotate(changed)
 
 
 def adopt(call: Call, stream: Any) -> Any:

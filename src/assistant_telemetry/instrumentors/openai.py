@@ -19,7 +19,7 @@ from ..extract.http import client_attributes
 from ..extract.responses import object_attributes as responses_object_attributes
 from ..patching import Patcher, Target
 from ..spec import CALL, LIFECYCLE, LIST, STREAM, Operation
-from ..streams import AsyncStreamManagerProxy, ResponseEvents, RunEvents, StreamManagerProxy
+from ..streams import AsyncStreamManagerProxy, ChatChunks, ResponseEvents, RunEvents, StreamManagerProxy
 from ..wrappers import (
     async_response_hook,
     async_wrapper,
@@ -191,6 +191,7 @@ OPERATIONS: tuple[Operation, ...] = (
         operation="chat",
         client=client_attributes,
         result=chat_result_attributes,
+        stream=ChatChunks,
     ),
     # --- Responses and Conversations (defined above).
     *RESPONSES_OPERATIONS,
