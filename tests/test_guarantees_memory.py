@@ -47,7 +47,7 @@ def test_a_million_calls_across_a_hundred_thousand_threads() -> None:
         [sys.executable, str(ROOT / "benchmarks" / "memory.py"), "--calls", str(CALLS)],
         capture_output=True,
         text=True,
-        timeout=3 * 3600,  # a hang fails; the duration itself is not asserted
+        timeout=75 * 60,  # a hang fails here, inside CI's 90 minutes; the duration is not asserted
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]

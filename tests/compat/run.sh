@@ -42,8 +42,12 @@ SURFACE_TESTS=(
 )
 
 failed=()
+mkdir -p .venv-compat
 for name in "${ORDER[@]}"; do
   pin="${PINS[$name]:?unknown environment $name (choose from ${!PINS[*]})}"
+  # One run per venv at a time: a second `make test` waits here instead of rebuilding it underneath.
+  exec 9>".venv-compat/$name.lock"
+  flock 9
   echo "=== compat $name: $pin"
   if ! setup "$name" "$pin"; then
     echo "=== compat $name: could not install $pin"
