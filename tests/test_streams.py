@@ -87,6 +87,8 @@ def test_every_stream_helper_through_every_terminal_status(
     assert attrs[sc.RUN_STATUS] == status
     assert attrs.get(sc.RUN_LAST_ERROR_CODE) == error_code
     assert attrs.get(sc.RUN_INCOMPLETE_REASON) == incomplete_reason
+    if incomplete_reason == "content_filter":
+        assert attrs[sc.CONTENT_FILTER_OUTCOME] == "blocked_output"  # streamed runs, as retrieved ones
     assert attrs[sc.STREAM_OUTCOME] == "finished"
     assert attrs[sc.REQUEST_ID].startswith("req_")
     duration = (span.end_time - span.start_time) / 1e9

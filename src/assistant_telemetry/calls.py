@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from opentelemetry import context, trace
+from opentelemetry import context, metrics, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -196,30 +196,43 @@ class Call:
                     active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
         for point in content_filter_points(attrs, self.run_claimed):
             active.content_filter.add(1, point, ctx)
-        if self.run_claimed:
-            self._record_execution(ctx)
-        if self.run_claimed and sc.RUN_STATUS in attrs:
-            run_labels = {key: attrs[key] for key in _RUN_METRIC_KEYS if key in attrs}
-            active.runs.add(1, run_labels, ctx)
-            for key, histogram in (
-                (sc.RUN_TOTAL_TIME, active.run_duration),
-                (sc.RUN_QUEUE_TIME, active.run_queue_time),
-                (sc.RUN_EXECUTION_TIME, active.run_execution_time),
-            ):
-                seconds = attrs.get(key)
-                if seconds is not None:
-                    histogram.record(seconds, run_labels, ctx)
+        if not self.run_claimed:
+            return
+        # Executions (runs and responses alike, the shared vocabulary), then runs by their own names.
+        self._record_finished(
+            _EXECUTION_METRIC_KEYS,
+            active.executions,
+            (
+                (sc.EXECUTION_TOTAL_TIME, active.execution_duration),
+                (sc.EXECUTION_QUEUE_TIME, active.execution_queue_time),
+                (sc.EXECUTION_ACTIVE_TIME, active.execution_active_time),
+            ),
+            ctx,
+        )
+        if sc.RUN_STATUS in attrs:
+            self._record_finished(
+                _RUN_METRIC_KEYS,
+                active.runs,
+                (
+                    (sc.RUN_TOTAL_TIME, active.run_duration),
+                    (sc.RUN_QUEUE_TIME, active.run_queue_time),
+                    (sc.RUN_EXECUTION_TIME, active.run_execution_time),
+                ),
+                ctx,
+            )
 
-    def _record_execution(self, ctx: context.Context | None) -> None:
-        """The execution metrics: a finished run or response, once, in the shared vocabulary."""
-        attrs, active = self.attrs, self.runtime
-        labels = {key: attrs[key] for key in _EXECUTION_METRIC_KEYS if key in attrs}
-        active.executions.add(1, labels, ctx)
-        for key, histogram in (
-            (sc.EXECUTION_TOTAL_TIME, active.execution_duration),
-            (sc.EXECUTION_QUEUE_TIME, active.execution_queue_time),
-            (sc.EXECUTION_ACTIVE_TIME, active.execution_active_time),
-        ):
+    def _record_finished(
+        self,
+        label_keys: tuple[str, ...],
+        counter: metrics.Counter,
+        timings: tuple[tuple[str, metrics.Histogram], ...],
+        ctx: context.Context | None,
+    ) -> None:
+        """One finished execution: counted, and each of its timings the span carries recorded."""
+        attrs = self.attrs
+        labels = {key: attrs[key] for key in label_keys if key in attrs}
+        counter.add(1, labels, ctx)
+        for key, histogram in timings:
             seconds = attrs.get(key)
             if seconds is not None:
                 histogram.record(seconds, labels, ctx)

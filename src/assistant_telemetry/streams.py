@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import wrapt
@@ -104,6 +104,29 @@ class StreamObserver:
             record_error(self.call, error)
             self.end(DROPPED)
 
+    def annotate_object(self, read: Callable[[Any, dict[str, Any], Any], Any], obj: Any) -> dict[str, Any]:
+        """An object an event carries (a run, a response), read onto the span like a retrieve."""
+        call = self.call
+        attrs: dict[str, Any] = {}
+        read(obj, attrs, call.runtime.settings)
+        azure_deployment_from_model(call.attrs, attrs)
+        call.annotate(attrs)
+        return attrs
+
+    def service_error(self, error_code: Any) -> None:
+        """The service's ``error`` event: its code (never its message), and the span fails."""
+        self.call.annotate({sc.ERROR_CODE: code(error_code) or "error"})
+        self.call.attrs[sc.ERROR_TYPE] = "stream_error"
+        self.call.fail("stream_error")
+        self.stopped = ERROR
+
+
+def note_id(ids: list[str], obj: Any, cap: int) -> None:
+    """Remember an item's id once, up to ``cap`` ids."""
+    item_id = text(field(obj, "id"))
+    if item_id is not None and item_id not in ids and len(ids) < cap:
+        ids.append(item_id)
+
 
 class RunEvents(StreamObserver):
     """Assistants run events: the run's statuses, its steps and messages, the first text delta."""
@@ -132,31 +155,19 @@ class RunEvents(StreamObserver):
             if self.item_event(message, self.message_ids):
                 self.call.record_replies(self.call.runtime.outcomes.replies((message,)))
         elif name == "thread.created":
-            attrs: dict[str, Any] = {}
-            thread_attributes(field(event, "data"), attrs, self.call.runtime.settings)
-            self.call.annotate(attrs)
+            self.annotate_object(thread_attributes, field(event, "data"))
         elif name == "error":
-            self.call.annotate({sc.ERROR_CODE: code(field(field(event, "data"), "code")) or "error"})
-            self.call.attrs[sc.ERROR_TYPE] = "stream_error"
-            self.call.fail("stream_error")
-            self.stopped = ERROR
+            self.service_error(field(field(event, "data"), "code"))
 
     def run_event(self, run: Any) -> None:
-        call = self.call
-        attrs: dict[str, Any] = {}
-        run_attributes(run, attrs, call.runtime.settings)
-        azure_deployment_from_model(call.attrs, attrs)
-        call.annotate(attrs)
-        status = attrs.get(sc.RUN_STATUS)
-        call.record_status(status, {sc.RUN_STATUS: status} if status else {})
+        status = self.annotate_object(run_attributes, run).get(sc.RUN_STATUS)
+        self.call.record_status(status, {sc.RUN_STATUS: status} if status else {})
         if status in _SETTLED_RUN_STATUSES:
             self.settled = True
 
     def item_event(self, obj: Any, ids: list[str]) -> bool:
         """Note a step's or message's id; once it stops changing, an event. True if it stopped."""
-        item_id = text(field(obj, "id"))
-        if item_id is not None and item_id not in ids and len(ids) < sc.RUN_CREATED_IDS_CAP:
-            ids.append(item_id)
+        note_id(ids, obj, sc.RUN_CREATED_IDS_CAP)
         if field(obj, "status") not in TERMINAL_ITEM_STATUSES:
             return False
         self.call.observe_item(obj)
@@ -201,30 +212,17 @@ class ResponseEvents(StreamObserver):
         elif kind in _RESPONSE_EVENTS:
             self.response_event(field(event, "response"))
         elif kind == "error":
-            self.call.annotate({sc.ERROR_CODE: code(field(event, "code")) or "error"})
-            self.call.attrs[sc.ERROR_TYPE] = "stream_error"
-            self.call.fail("stream_error")
-            self.stopped = ERROR
+            self.service_error(field(event, "code"))
             self.end(ERROR)
 
     def response_event(self, response: Any) -> None:
-        call = self.call
-        attrs: dict[str, Any] = {}
-        response_object_attributes(response, attrs, call.runtime.settings)
-        azure_deployment_from_model(call.attrs, attrs)
-        call.annotate(attrs)
+        attrs = self.annotate_object(response_object_attributes, response)
         if attrs.get(sc.EXECUTION_STATUS) in TERMINAL_RESPONSE_STATUSES:
             self.settled = True
             self.end(FINISHED)
 
     def output_item(self, item: Any) -> None:
-        item_id = text(field(item, "id"))
-        if (
-            item_id is not None
-            and item_id not in self.item_ids
-            and len(self.item_ids) < sc.RESPONSE_OUTPUT_ITEMS_CAP
-        ):
-            self.item_ids.append(item_id)
+        note_id(self.item_ids, item, sc.RESPONSE_OUTPUT_ITEMS_CAP)
         if field(item, "type") == "message" and field(item, "status") in TERMINAL_ITEM_STATUSES:
             self.call.observe_item(item, {sc.RESPONSE_ID: self.call.attrs.get(sc.RESPONSE_ID)})
 

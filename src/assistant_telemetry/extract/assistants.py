@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import semconv as sc
 from ..config import Settings
+from .content_filter import incomplete_reason_attributes
 from .fields import Attributes, code, field, integer, items, number, put, strings, text
 
 TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
@@ -81,6 +82,7 @@ def message_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
     content_shape_attributes(field(obj, "content"), attrs)
     attachment_attributes(field(obj, "attachments"), attrs)
     metadata_attributes(field(obj, "metadata"), attrs, settings)
+    incomplete_reason_attributes(attrs)  # cut short by the content filter: a blocked output
 
 
 def content_shape_attributes(content: Any, attrs: Attributes) -> None:
@@ -135,6 +137,7 @@ def run_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
     if types:
         attrs[sc.TOOL_TYPES] = types
     metadata_attributes(field(obj, "metadata"), attrs, settings)
+    incomplete_reason_attributes(attrs)  # cut short by the content filter: a blocked output
     execution_twins(attrs)
 
 

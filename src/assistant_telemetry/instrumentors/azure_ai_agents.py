@@ -34,7 +34,6 @@ from .. import semconv as sc
 from ..calls import Active, fail, finish, start
 from ..config import Settings
 from ..extract.assistants import object_attributes
-from ..extract.content_filter import incomplete_reason_attributes
 from ..extract.fields import Attributes
 from ..extract.http import response_attributes
 from ..guard import internal_error
@@ -78,7 +77,6 @@ def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any
     if result is None or type(result).__name__ in ("AgentRunStream", "AsyncAgentRunStream"):
         return None  # a stream is the app's to read: nothing is taken from it here
     object_attributes(result, attrs, settings)
-    incomplete_reason_attributes(attrs)  # a message or run the content filter cut short
     # The Agent Service's ``model`` is a deployment name of the project's resource.
     deployment = attrs.get(sc.RESPONSE_MODEL) or attrs.get(sc.REQUEST_MODEL)
     if deployment:

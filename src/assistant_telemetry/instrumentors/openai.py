@@ -13,7 +13,6 @@ from .. import semconv as sc
 from ..config import Settings
 from ..extract.assistants import object_attributes
 from ..extract.chat import completion_attributes
-from ..extract.content_filter import incomplete_reason_attributes
 from ..extract.fields import Attributes
 from ..extract.http import client_attributes
 from ..extract.responses import object_attributes as responses_object_attributes
@@ -37,14 +36,19 @@ RUNS = f"{_BETA}.threads.runs.runs"
 STEPS = f"{_BETA}.threads.runs.steps"
 
 
-def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any:
-    """A parsed model, or a ``with_raw_response`` LegacyAPIResponse (parsed once, cached by the SDK)."""
+def parsed(result: Any) -> Any:
+    """A parsed model, or a ``with_raw_response`` LegacyAPIResponse parsed (once: the SDK caches it);
+    None for a raw SSE stream, which parsing would consume."""
     if type(result).__name__ == "LegacyAPIResponse":
-        if getattr(result, "_stream", True) is not False:
-            return None  # a raw SSE stream: parsing would consume it
-        result = result.parse()
-    object_attributes(result, attrs, settings)
-    incomplete_reason_attributes(attrs)  # a message or run the content filter cut short
+        return None if getattr(result, "_stream", True) is not False else result.parse()
+    return result
+
+
+def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any:
+    """An Assistants object or page, plain or raw."""
+    result = parsed(result)
+    if result is not None:
+        object_attributes(result, attrs, settings)
     return result
 
 
@@ -62,6 +66,8 @@ def _op(
     *positional: str,
     kind: str = CALL,
     stream: Callable[[Any], Any] | None = None,
+    client: Callable[[Any, Settings], dict[str, Any]] = client_attributes,
+    result: Callable[[Any, Attributes, Settings], Any] = result_attributes,
 ) -> Operation:
     return Operation(
         module=module,
@@ -71,8 +77,8 @@ def _op(
         positional=positional,
         kind=kind,
         stream=stream,
-        client=client_attributes,
-        result=result_attributes,
+        client=client,
+        result=result,
     )
 
 
@@ -92,33 +98,23 @@ def responses_client_attributes(client: Any, settings: Settings) -> dict[str, An
 def responses_result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any:
     """A response, conversation, item or page (raw or parsed); a ``stream=True`` Stream is left to its
     observer, and ``responses.delete`` returns None."""
-    if type(result).__name__ == "LegacyAPIResponse":
-        if getattr(result, "_stream", True) is not False:
-            return None
-        result = result.parse()
+    result = parsed(result)
     responses_object_attributes(result, attrs, settings)
     return result
 
 
 def _responses_op(
-    module: str,
-    owner: str,
-    method: str,
-    operation: str,
-    *positional: str,
-    kind: str = CALL,
-    stream: Callable[[Any], Any] | None = None,
+    module: str, owner: str, method: str, operation: str, *positional: str, **kw: Any
 ) -> Operation:
-    return Operation(
-        module=module,
-        owner=owner,
-        method=method,
-        operation=operation,
-        positional=positional,
-        kind=kind,
-        stream=stream,
+    return _op(
+        module,
+        owner,
+        method,
+        operation,
+        *positional,
         client=responses_client_attributes,
         result=responses_result_attributes,
+        **kw,
     )
 
 
