@@ -47,8 +47,8 @@ def test_own_polling_loop_gets_the_same_timings_once(
     assert finished[0][sc.RUN_QUEUE_TIME] == 3 and finished[0][sc.RUN_EXECUTION_TIME] == 12
     assert finished[0][sc.RUN_TOTAL_TIME] == 15
     assert sc.RUN_TOTAL_TIME not in finished[1]  # the same run seen again: measured once
-    assert telemetry.metric_points(sc.METRIC_RUNS)[0].value == 1
-    assert telemetry.metric_points(sc.METRIC_RUN_DURATION)[0].count == 1
+    assert telemetry.metric_points(sc.METRIC_EXECUTIONS)[0].value == 1
+    assert telemetry.metric_points(sc.METRIC_EXECUTION_DURATION)[0].count == 1
 
     first_list, second_list = telemetry.named("list_messages")
     replies = [e.attributes for e in first_list.events if e.name == sc.EVENT_REPLY]
@@ -86,9 +86,9 @@ def test_poll_helper_records_poll_count_and_run_metrics(telemetry: Telemetry, si
     (polls,) = telemetry.metric_points(sc.METRIC_RUN_POLLS)
     assert polls.count == 1 and polls.sum == span.attributes[sc.RUN_POLLS] >= 2
     assert polls.attributes[sc.RUN_STATUS] == result.status == "failed"
-    (runs,) = telemetry.metric_points(sc.METRIC_RUNS)
-    assert runs.attributes[sc.RUN_STATUS] == "failed"
-    assert runs.attributes[sc.RUN_LAST_ERROR_CODE] == "server_error"
+    (runs,) = telemetry.metric_points(sc.METRIC_EXECUTIONS)
+    assert runs.attributes[sc.EXECUTION_STATUS] == "failed"
+    assert runs.attributes[sc.EXECUTION_ERROR_CODE] == "server_error"
     for point in telemetry.metric_points(sc.METRIC_OPERATION_DURATION):
         assert not any(key.endswith(".id") for key in point.attributes)  # never ids on metrics
 

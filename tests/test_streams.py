@@ -260,13 +260,14 @@ def test_run_metrics_once_per_run_with_exemplars(telemetry: Telemetry, sim: Any,
     client.beta.threads.messages.list(thread_id)
 
     span = stream_span(telemetry)
-    (total,) = telemetry.metric_points(sc.METRIC_RUN_DURATION)
+    (total,) = telemetry.metric_points(sc.METRIC_EXECUTION_DURATION)
     assert total.count == 1 and total.sum == 32
-    assert total.attributes[sc.RUN_STATUS] == "completed" and sc.RUN_ID not in total.attributes
+    assert total.attributes[sc.EXECUTION_STATUS] == "completed" and sc.RUN_ID not in total.attributes
+    assert total.attributes[sc.EXECUTION_KIND] == "thread.run"
     assert [e.span_id for e in total.exemplars] == [span.context.span_id]
-    assert telemetry.metric_points(sc.METRIC_RUN_QUEUE_TIME)[0].sum == 2
-    assert telemetry.metric_points(sc.METRIC_RUN_EXECUTION_TIME)[0].sum == 30
-    (finished,) = telemetry.metric_points(sc.METRIC_RUNS)
+    assert telemetry.metric_points(sc.METRIC_EXECUTION_QUEUE_TIME)[0].sum == 2
+    assert telemetry.metric_points(sc.METRIC_EXECUTION_ACTIVE_TIME)[0].sum == 30
+    (finished,) = telemetry.metric_points(sc.METRIC_EXECUTIONS)
     assert finished.value == 1
     tokens = telemetry.metric_points(sc.METRIC_TOKEN_USAGE)
     assert sum(p.count for p in tokens) == 2  # input and output, once

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from opentelemetry import context, metrics, trace
+from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -43,7 +43,7 @@ _METRIC_KEYS = (
     sc.ERROR_TYPE,
     sc.FAILURE_CLASS,
 )
-# Run and reply metrics: which service and model, and how the run ended.
+# Poll counts: which service and model, and how the run ended.
 _RUN_METRIC_KEYS = (
     sc.PROVIDER_NAME,
     sc.REQUEST_MODEL,
@@ -77,6 +77,7 @@ class Call:
         "context_token",
         "last_status",
         "lifecycle",
+        "pending",
         "recording",
         "run_claimed",
         "runtime",
@@ -91,7 +92,8 @@ class Call:
         self.runtime = active
         self.spec = spec
         self.span = span
-        self.attrs = attrs
+        self.attrs = attrs  # everything known so far (the span's, once flushed)
+        self.pending: dict[str, Any] = {}  # known, not yet on the span: written once, at the end
         self.lifecycle: Lifecycle | None = None  # set when an inner call keeps its own span
         self.recording = span.is_recording()
         self.last_status: str | None = None
@@ -102,11 +104,13 @@ class Call:
         self.var_token = runtime.CURRENT_CALL.set(self)
 
     def annotate(self, attrs: dict[str, Any]) -> None:
+        """Attributes for the span. They reach it in one ``set_attributes`` when it ends: the SDK
+        locks and validates on every write, and a poll loop would rewrite the same keys each poll."""
         if attrs:
             if sc.EXECUTION_STATUS in attrs and not self.run_claimed:
                 creating = sc.RESPONSE_ID not in self.attrs  # a create's first answer: no id asked for
                 self.run_claimed = self.runtime.outcomes.settle(attrs, creating)
-            self.span.set_attributes(attrs)
+            self.pending.update(attrs)
             self.attrs.update(attrs)
             if self.lifecycle is not None:
                 self.lifecycle.observe(attrs)
@@ -174,6 +178,9 @@ class Call:
         context.detach(self.context_token)
 
     def end(self) -> None:
+        if self.pending:
+            self.span.set_attributes(self.pending)
+            self.pending = {}
         self.span.end()
         self._record_metrics()
 
@@ -196,43 +203,20 @@ class Call:
                     active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
         for point in content_filter_points(attrs, self.run_claimed):
             active.content_filter.add(1, point, ctx)
-        if not self.run_claimed:
-            return
-        # Executions (runs and responses alike, the shared vocabulary), then runs by their own names.
-        self._record_finished(
-            _EXECUTION_METRIC_KEYS,
-            active.executions,
-            (
-                (sc.EXECUTION_TOTAL_TIME, active.execution_duration),
-                (sc.EXECUTION_QUEUE_TIME, active.execution_queue_time),
-                (sc.EXECUTION_ACTIVE_TIME, active.execution_active_time),
-            ),
-            ctx,
-        )
-        if sc.RUN_STATUS in attrs:
-            self._record_finished(
-                _RUN_METRIC_KEYS,
-                active.runs,
-                (
-                    (sc.RUN_TOTAL_TIME, active.run_duration),
-                    (sc.RUN_QUEUE_TIME, active.run_queue_time),
-                    (sc.RUN_EXECUTION_TIME, active.run_execution_time),
-                ),
-                ctx,
-            )
+        if self.run_claimed:
+            self._record_execution(ctx)
 
-    def _record_finished(
-        self,
-        label_keys: tuple[str, ...],
-        counter: metrics.Counter,
-        timings: tuple[tuple[str, metrics.Histogram], ...],
-        ctx: context.Context | None,
-    ) -> None:
-        """One finished execution: counted, and each of its timings the span carries recorded."""
+    def _record_execution(self, ctx: context.Context | None) -> None:
+        """One finished execution (run or response, one vocabulary): counted, its timings recorded."""
         attrs = self.attrs
-        labels = {key: attrs[key] for key in label_keys if key in attrs}
-        counter.add(1, labels, ctx)
-        for key, histogram in timings:
+        active = self.runtime
+        labels = {key: attrs[key] for key in _EXECUTION_METRIC_KEYS if key in attrs}
+        active.executions.add(1, labels, ctx)
+        for key, histogram in (
+            (sc.EXECUTION_TOTAL_TIME, active.execution_duration),
+            (sc.EXECUTION_QUEUE_TIME, active.execution_queue_time),
+            (sc.EXECUTION_ACTIVE_TIME, active.execution_active_time),
+        ):
             seconds = attrs.get(key)
             if seconds is not None:
                 histogram.record(seconds, labels, ctx)
@@ -276,7 +260,8 @@ class Lifecycle(Call):
         final: dict[str, Any] = {sc.RUN_POLLS: self.polls}
         if self.request_ids:
             final[sc.REQUEST_IDS] = list(self.request_ids)
-        self.span.set_attributes(final)
+        self.pending.update(final)
+        self.attrs.update(final)
         super().end()
         labels = {key: self.attrs[key] for key in _RUN_METRIC_KEYS if key in self.attrs}
         self.runtime.run_polls.record(self.polls, labels)

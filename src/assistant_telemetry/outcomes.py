@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from . import semconv as sc
@@ -120,10 +120,10 @@ class Outcomes:
         """Whether this step or message, in this status, is news (reported once as an event)."""
         return self.seen_items.first((text(field(obj, "id")), text(field(obj, "status"))))
 
-    def replies(self, messages: Iterable[Any]) -> list[dict[str, Any]]:
+    def replies(self, messages: Sequence[Any]) -> list[dict[str, Any]]:
         """Reply events for the messages given (any order): user messages open, answers close."""
         found = []
-        for message in sorted(messages, key=_chronological):
+        for message in sorted(messages, key=_chronological) if len(messages) > 1 else messages:
             reply = self._reply(message)
             if reply is not None:
                 found.append(reply)

@@ -27,10 +27,6 @@ class Runtime:
     tracer: trace.Tracer
     duration: metrics.Histogram
     token_usage: metrics.Histogram
-    run_duration: metrics.Histogram
-    run_queue_time: metrics.Histogram
-    run_execution_time: metrics.Histogram
-    runs: metrics.Counter
     run_polls: metrics.Histogram
     reply_time: metrics.Histogram
     errors: metrics.Counter
@@ -63,20 +59,6 @@ class Runtime:
                 unit="{token}",
                 description="Tokens used per operation, by gen_ai.token.type",
                 explicit_bucket_boundaries_advisory=list(sc.TOKEN_BUCKETS),
-            ),
-            run_duration=seconds(
-                sc.METRIC_RUN_DURATION, "Run created -> finished, server timestamps", sc.RUN_DURATION_BUCKETS
-            ),
-            run_queue_time=seconds(
-                sc.METRIC_RUN_QUEUE_TIME, "Run created -> started, server timestamps", sc.RUN_DURATION_BUCKETS
-            ),
-            run_execution_time=seconds(
-                sc.METRIC_RUN_EXECUTION_TIME,
-                "Run started -> finished, server timestamps",
-                sc.RUN_DURATION_BUCKETS,
-            ),
-            runs=meter.create_counter(
-                sc.METRIC_RUNS, unit="{run}", description="Finished runs, by final status and error code"
             ),
             run_polls=meter.create_histogram(
                 sc.METRIC_RUN_POLLS,

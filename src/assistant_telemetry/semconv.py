@@ -117,6 +117,7 @@ LIST_LAST_ID: Final = _NS + "list.last_id"
 LIST_HAS_MORE: Final = _NS + "list.has_more"
 LIST_IDS: Final = _NS + "list.ids"  # up to LIST_IDS_CAP ids of the page
 LIST_IDS_CAP: Final = 20
+CLIENT_ATTRIBUTES_CAP: Final = 256  # client configurations whose attributes are kept built
 
 DELETED: Final = _NS + "deleted"
 
@@ -125,10 +126,6 @@ METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_INSTRUMENTATION_ERRORS: Final = _NS + "instrumentation.errors"
 INSTRUMENTATION_STAGE: Final = _NS + "instrumentation.stage"  # where an internal error happened
-METRIC_RUN_DURATION: Final = _NS + "run.duration"  # created -> terminal, once per run
-METRIC_RUN_QUEUE_TIME: Final = _NS + "run.queue_time"
-METRIC_RUN_EXECUTION_TIME: Final = _NS + "run.execution_time"
-METRIC_RUNS: Final = _NS + "runs"  # counter of finished runs by status and error code
 METRIC_RUN_POLLS: Final = _NS + "run.poll_count"  # polls per poll helper call
 METRIC_REPLY_TIME: Final = _NS + "reply.duration"  # user message -> assistant message
 

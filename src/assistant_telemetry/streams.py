@@ -63,7 +63,7 @@ class StreamObserver:
             return
         try:
             if self.events == 1:
-                call.span.set_attribute(sc.STREAM_TIME_TO_FIRST_EVENT, time.perf_counter() - call.started)
+                call.annotate({sc.STREAM_TIME_TO_FIRST_EVENT: time.perf_counter() - call.started})
             self.read(item)
         except Exception as error:
             internal_error(error, "stream")
@@ -75,7 +75,7 @@ class StreamObserver:
         if not self.saw_delta:
             self.saw_delta = True
             elapsed = time.perf_counter() - self.call.started
-            self.call.span.set_attribute(sc.STREAM_TIME_TO_FIRST_DELTA, elapsed)
+            self.call.annotate({sc.STREAM_TIME_TO_FIRST_DELTA: elapsed})
 
     def final_attributes(self) -> dict[str, Any]:
         return {}
@@ -90,8 +90,7 @@ class StreamObserver:
             outcome = self.stopped or outcome
             attrs: dict[str, Any] = {sc.STREAM_EVENTS: self.events, sc.STREAM_OUTCOME: outcome}
             attrs.update(self.final_attributes())
-            self.call.span.set_attributes(attrs)
-            self.call.attrs[sc.STREAM_OUTCOME] = attrs[sc.STREAM_OUTCOME]
+            self.call.annotate(attrs)
         except Exception as error:
             internal_error(error, "stream")
         try:

@@ -9,6 +9,7 @@ from typing import Any
 Attributes = MutableMapping[str, Any]
 
 _SENTINELS = frozenset({"NotGiven", "Omit", "_Omit", "_NotGiven"})
+_PLAIN = frozenset({str, int, float, bool, list, dict})
 # An API "code" is an identifier; anything else (e.g. a message that echoes input) is refused.
 _CODE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 
@@ -27,9 +28,10 @@ def field(obj: Any, name: str) -> Any:
         value = getattr(obj, name, None)
         if value is None and _is_mapping(type(obj)):
             value = obj.get(name)
-    if value is None or type(value).__name__ in _SENTINELS:
-        return None
-    return value
+    cls = type(value)
+    if cls in _PLAIN or value is None:  # the common case first: no sentinel is one of these
+        return value
+    return None if cls.__name__ in _SENTINELS else value
 
 
 _MAPPING_TYPES: dict[type, bool] = {}

@@ -47,17 +47,30 @@ HEADERS: Mapping[str, Callable[[str, Attributes], None]] = {
 }
 
 
+# The same table keyed by the header's lowercased bytes: httpx keeps the raw pairs, and matching
+# them before decoding skips the decode of every header that is not read (most of them).
+_RAW_HEADERS = {name.encode("ascii"): record for name, record in HEADERS.items()}
+_RETRY_COUNT, _CLIENT_REQUEST_ID = b"x-stainless-retry-count", b"x-ms-client-request-id"
+
+
 def response_attributes(response: Any, attrs: Attributes) -> None:
     """Status, provider/Azure request ids, region, rate limits and retries of one HTTP exchange."""
     status = getattr(response, "status_code", None)
     if isinstance(status, int):
         attrs[sc.HTTP_STATUS_CODE] = status
     headers: Any = getattr(response, "headers", None)
-    pairs = headers.multi_items() if hasattr(headers, "multi_items") else _pairs(headers)
-    for name, value in pairs:
-        record = HEADERS.get(name.lower())
-        if record is not None:
-            record(value, attrs)
+    raw = getattr(headers, "raw", None)
+    if isinstance(raw, list):  # httpx / httpx2: [(name, value), ...] as bytes
+        for name, value in raw:
+            record = _RAW_HEADERS.get(name.lower())
+            if record is not None:
+                record(value.decode("latin-1"), attrs)
+    else:
+        pairs = headers.multi_items() if hasattr(headers, "multi_items") else _pairs(headers)
+        for name, value in pairs:
+            record = HEADERS.get(name.lower())
+            if record is not None:
+                record(value, attrs)
     request_attributes(getattr(response, "request", None), attrs)
 
 
@@ -66,13 +79,26 @@ def request_attributes(request: Any, attrs: Attributes) -> None:
     if request is None:
         return
     headers = getattr(request, "headers", None)
-    if headers is not None:
-        retries = _number(headers.get("x-stainless-retry-count") or "0")
-        if retries:
-            attrs[sc.RETRIES] = retries
+    raw = getattr(headers, "raw", None)
+    if isinstance(raw, list):
+        retries = client_request_id = None
+        for name, value in raw:
+            key = name.lower()
+            if key == _RETRY_COUNT:
+                retries = value.decode("latin-1")
+            elif key == _CLIENT_REQUEST_ID:
+                client_request_id = value.decode("latin-1")
+    elif headers is not None:
+        retries = headers.get("x-stainless-retry-count")
         client_request_id = headers.get("x-ms-client-request-id")
-        if client_request_id and sc.CLIENT_REQUEST_ID not in attrs:
-            attrs[sc.CLIENT_REQUEST_ID] = client_request_id
+    else:
+        retries = client_request_id = None
+    if retries and retries != "0":
+        count = _number(retries)
+        if count:
+            attrs[sc.RETRIES] = count
+    if client_request_id and sc.CLIENT_REQUEST_ID not in attrs:
+        attrs[sc.CLIENT_REQUEST_ID] = client_request_id
     url_attributes(getattr(request, "url", None), attrs)
 
 
@@ -85,6 +111,8 @@ def url_attributes(url: Any, attrs: Attributes) -> None:
         deployment = path.split("/deployments/", 1)[1].split("/", 1)[0]
         if deployment and sc.AZURE_DEPLOYMENT not in attrs:
             attrs[sc.AZURE_DEPLOYMENT] = deployment
+    if getattr(url, "query", True) == b"":  # no query string: skip parsing one into params
+        return
     params = getattr(url, "params", None)
     if params is not None:
         version = params.get("api-version")
@@ -92,9 +120,30 @@ def url_attributes(url: Any, attrs: Attributes) -> None:
             attrs[sc.AZURE_API_VERSION] = version
 
 
+# Client attributes by base URL object: a client's settings rarely change, its calls are many.
+# Keyed by id() with the URL object kept in the entry (so the id cannot be reused while cached).
+_CLIENTS: dict[int, tuple[Any, Any, Any, Settings, dict[str, Any]]] = {}
+
+
 def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
-    """Provider, server and Azure settings of an openai client (read with getattr: httpx or httpx2)."""
+    """Provider, server and Azure settings of an openai client (read with getattr: httpx or httpx2).
+
+    A fresh dict each call (the caller adds to it), built once per client configuration.
+    """
     url = getattr(client, "_base_url", None) or getattr(client, "base_url", None)
+    version = getattr(client, "_api_version", None)
+    deployment = getattr(client, "_azure_deployment", None)
+    known = _CLIENTS.get(id(url))
+    if known is not None and known[:4] == (url, version, deployment, settings):
+        return dict(known[4])
+    attrs = _client_attributes(url, version, deployment, settings)
+    if len(_CLIENTS) >= sc.CLIENT_ATTRIBUTES_CAP:
+        _CLIENTS.clear()
+    _CLIENTS[id(url)] = (url, version, deployment, settings, attrs)
+    return dict(attrs)
+
+
+def _client_attributes(url: Any, version: Any, deployment: Any, settings: Settings) -> dict[str, Any]:
     host = getattr(url, "host", None)
     attrs: dict[str, Any] = {}
     if isinstance(host, str) and host:
@@ -102,19 +151,15 @@ def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
         port = getattr(url, "port", None)
         scheme = getattr(url, "scheme", "https")
         attrs[sc.SERVER_PORT] = port if isinstance(port, int) else (443 if scheme == "https" else 80)
-    azure = getattr(client, "_api_version", None) is not None or (
-        isinstance(host, str) and settings.is_azure_host(host.lower())
-    )
+    azure = version is not None or (isinstance(host, str) and settings.is_azure_host(host.lower()))
     if azure:
         attrs[sc.PROVIDER_NAME] = sc.PROVIDER_AZURE_OPENAI
         attrs[sc.SYSTEM] = sc.SYSTEM_AZURE_OPENAI
         attrs[sc.AZURE_RESOURCE_PROVIDER_NAMESPACE] = sc.AZURE_NAMESPACE_COGNITIVE_SERVICES
-        version = text(getattr(client, "_api_version", None))
-        if version is not None:
-            attrs[sc.AZURE_API_VERSION] = version
-        deployment = text(getattr(client, "_azure_deployment", None))
-        if deployment is not None:
-            attrs[sc.AZURE_DEPLOYMENT] = deployment
+        if text(version) is not None:
+            attrs[sc.AZURE_API_VERSION] = text(version)
+        if text(deployment) is not None:
+            attrs[sc.AZURE_DEPLOYMENT] = text(deployment)
     else:
         attrs[sc.PROVIDER_NAME] = sc.PROVIDER_OPENAI
         attrs[sc.SYSTEM] = sc.SYSTEM_OPENAI
