@@ -68,7 +68,7 @@ def async_agents_client(sim: Any, **kwargs: Any) -> Any:
 # --- one conversation through every wrapped AgentsClient method (sync or aio) ------------------
 
 
-async def _resolve(value: Any) -> Any:
+async def resolve(value: Any) -> Any:
     """The aio client's coroutines awaited, the sync client's results passed through."""
     return await value if inspect.isawaitable(value) else value
 
@@ -104,7 +104,6 @@ async def every_agents_call(client: Any, sim: Any, content: Any) -> dict[str, st
 
     ``content`` is a ``scenarios.Content``: the canary test fills it with canary strings.
     """
-    resolve = _resolve
     threads, messages, runs, steps = client.threads, client.messages, client.runs, client.run_steps
     meta = {"customer": content.metadata_value}
     client.enable_auto_function_calls(tool_functions(content.tool_output))
@@ -210,3 +209,29 @@ async def _stream_events(manager: Any) -> list[str]:
             return [event[0] async for event in stream]
     with manager as stream:
         return [event[0] for event in stream]
+
+
+async def read_stream(stream: Any, on_event: Any = None, limit: int | None = None) -> list[str]:
+    """Enter a run stream as an app does (``with`` / ``async with``) and iterate the handler it gives.
+
+    ``on_event(handler, data)`` sees each event's data (awaited when it returns an awaitable);
+    ``limit`` leaves the block after that many events. Returns the event names read.
+    """
+    names: list[str] = []
+    if hasattr(stream, "__aenter__"):
+        async with stream as handler:
+            async for event_type, data, _ in handler:
+                names.append(event_type)
+                if on_event is not None:
+                    await resolve(on_event(handler, data))
+                if len(names) == limit:
+                    break
+        return names
+    with stream as handler:
+        for event_type, data, _ in handler:
+            names.append(event_type)
+            if on_event is not None:
+                await resolve(on_event(handler, data))
+            if len(names) == limit:
+                break
+    return names

@@ -139,10 +139,12 @@ def test_helpers_are_one_span_each(telemetry: Any, sim: Any, every_call: Any) ->
         assert not by_run(telemetry, "get_thread_run", run_id)  # the polls made no spans of their own
     assert helpers[ids["processed"]].attributes[sc.RUN_REQUIRED_FUNCTIONS] == ("get_weather", "lookup_order")
     assert not by_run(telemetry, "create_thread_and_run", ids["processed_both"])
-    streamed = [s for s in telemetry.named("process_thread_run") if s.attributes.get(sc.RUN_ID) is None]
-    assert len(streamed) == 1  # runs.stream: ends when the stream is returned (response headers in)
-    assert streamed[0].attributes[sc.THREAD_ID] == ids["thread"]
-    assert streamed[0].attributes[sc.REQUEST_ID].startswith("req_")
+    streamed = [s for s in telemetry.named("process_thread_run") if sc.STREAM_OUTCOME in s.attributes]
+    assert len(streamed) == 1  # runs.stream: lives as long as its events, read up to requires_action
+    attrs = streamed[0].attributes
+    assert attrs[sc.THREAD_ID] == ids["thread"] and attrs[sc.REQUEST_ID].startswith("req_")
+    assert attrs[sc.RUN_STATUS] == "requires_action" and attrs[sc.STREAM_OUTCOME] == "finished"
+    assert attrs[sc.RUN_ID] not in (ids["processed"], ids["processed_both"])
 
 
 def test_streams_reach_the_app_unchanged(telemetry: Any, sim: Any, every_call: Any) -> None:

@@ -15,13 +15,14 @@ from typing import Any
 
 import openai
 import pytest
+from azure.ai.agents.models import ThreadRun
 
 from assistant_telemetry.extract.chat import chunk_attributes
 from assistant_telemetry.file_exporter import metric_records, span_record
 from assistant_telemetry.simulator.chat import CHAT_REPLY, CITATION_URL, FILTER_PROFILES
 from assistant_telemetry.simulator.runs import REPLY_TEXT
 
-from azure_clients import agents_client, async_agents_client, every_agents_call
+from azure_clients import agents_client, async_agents_client, every_agents_call, read_stream, resolve
 from scenarios import CANARY_CONTENT as CANARIES
 from scenarios import CANARY_STRINGS
 
@@ -133,3 +134,52 @@ def test_agents_client_exports_no_content(telemetry: Any, sim: Any) -> None:
     text = exported_text(telemetry)
     assert "process_thread_run" in text and "submit_tool_outputs" in text
     assert_clean(text)
+
+
+async def canary_streams(client: Any, sim: Any) -> list[str]:
+    """runs.stream with canaries in every content field, through tool outputs, a filter and a failure."""
+    meta = {"customer": CANARIES.metadata_value}
+    agent = await resolve(client.create_agent(model=DEPLOYMENT, instructions=CANARIES.instructions))
+    thread = await resolve(client.threads.create(metadata=meta))
+
+    def submit(handler: Any, data: Any) -> Any:
+        if not (isinstance(data, ThreadRun) and data.status == "requires_action"):
+            return None
+        calls = data.required_action.submit_tool_outputs.tool_calls
+        outputs = [{"tool_call_id": call.id, "output": CANARIES.tool_output} for call in calls]
+        return client.runs.submit_tool_outputs_stream(
+            thread.id, data.id, tool_outputs=outputs, event_handler=handler
+        )
+
+    names: list[str] = []
+    sim.next_run_outcome("requires_action", "completed", "content_filter", "failed")
+    for _ in range(3):
+        await resolve(client.messages.create(thread.id, role="user", content=CANARIES.message))
+        stream = await resolve(
+            client.runs.stream(
+                thread.id,
+                agent_id=agent.id,
+                additional_instructions=CANARIES.instructions,
+                metadata=meta,
+            )
+        )
+        names += await read_stream(stream, submit)
+    return names
+
+
+def test_agents_run_streams_export_no_content(telemetry: Any, sim: Any) -> None:
+    with agents_client(sim) as client:
+        names = asyncio.run(canary_streams(client, sim))
+
+    async def aio() -> list[str]:
+        async with async_agents_client(sim) as client:
+            return await canary_streams(client, sim)
+
+    names += asyncio.run(aio())
+    assert names.count("thread.message.delta") >= 4 and names.count("thread.run.failed") == 2
+    text = exported_text(telemetry)
+    # The streams were read: outcomes, a filtered run and a failure's code are there.
+    assert text.count('"assistant_telemetry.stream.outcome"') == 8
+    assert "blocked_output" in text and '"server_error"' in text
+    assert_clean(text)
+    assert "Sorry, something went wrong." not in text  # the failed run's last_error.message

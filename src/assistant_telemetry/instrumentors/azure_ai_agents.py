@@ -15,6 +15,8 @@ Where this SDK differs from openai, and what that means here:
 - Its models are mappings: ``extract.fields.field`` reads them by attribute, else by wire name.
 - A method is wrapped on the class that defines it (generated or hand-written ``_patch``), so
   the hand-written ``runs.create`` calling the generated one through ``super()`` is one span.
+- ``runs.stream`` returns an ``AgentRunStream`` whose handler parses the response's bytes: the
+  span lives as long as that response and reads its events (azure_ai_agents_streams.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import importlib
 import itertools
 import logging
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +42,13 @@ from ..guard import internal_error
 from ..patching import Patcher, Target
 from ..spec import CALL, LIFECYCLE, LIST, Operation
 from ..wrappers import async_wrapper, sync_wrapper
+from .azure_ai_agents_streams import (
+    STREAM_SOURCES,
+    AgentRunEvents,
+    async_stream_source_hook,
+    async_stream_wrapper,
+    stream_source_hook,
+)
 
 logger = logging.getLogger("assistant_telemetry")
 
@@ -75,7 +84,7 @@ def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
 def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any:
     """An agent, thread, message, run, step, a first page, or nothing (deletes, streams)."""
     if result is None or type(result).__name__ in ("AgentRunStream", "AsyncAgentRunStream"):
-        return None  # a stream is the app's to read: nothing is taken from it here
+        return None  # a stream: its events are read as the app reads them (AgentRunEvents)
     object_attributes(result, attrs, settings)
     # The Agent Service's ``model`` is a deployment name of the project's resource.
     deployment = attrs.get(sc.RESPONSE_MODEL) or attrs.get(sc.REQUEST_MODEL)
@@ -84,7 +93,14 @@ def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any
     return result
 
 
-def _op(owner: str, method: str, operation: str, *positional: str, kind: str = CALL) -> Operation:
+def _op(
+    owner: str,
+    method: str,
+    operation: str,
+    *positional: str,
+    kind: str = CALL,
+    stream: Callable[[Any], Any] | None = None,
+) -> Operation:
     module = _MODULES["AgentsClient" if owner == "AgentsClient" else "ops"][0]
     return Operation(
         module=module,
@@ -93,6 +109,7 @@ def _op(owner: str, method: str, operation: str, *positional: str, kind: str = C
         operation=operation,
         positional=positional,
         kind=kind,
+        stream=stream,
         client=client_attributes,
         result=result_attributes,
         async_owner=owner,  # same class name, in the aio module
@@ -126,10 +143,18 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("RunsOperations", "list", "list_thread_runs", _THREAD, kind=LIST),
     _op("RunsOperations", "cancel", "cancel_thread_run", _THREAD, _RUN),
     _op("RunsOperations", "submit_tool_outputs", "submit_tool_outputs", _THREAD, _RUN),
-    _op("RunsOperations", "submit_tool_outputs_stream", "submit_tool_outputs", _THREAD, _RUN),
     _op("RunsOperations", "create_and_process", PROCESS_RUN, _THREAD, kind=LIFECYCLE),
-    # Ends when the SDK returns the stream (response headers in); its events are not read yet.
-    _op("RunsOperations", "stream", PROCESS_RUN, _THREAD),
+    # Streams: the span lives as long as the response's events (each read once), not just the call.
+    _op("RunsOperations", "stream", PROCESS_RUN, _THREAD, stream=AgentRunEvents),
+    # The tool outputs' response, chained onto the same handler: its own span, for its own events.
+    _op(
+        "RunsOperations",
+        "submit_tool_outputs_stream",
+        "submit_tool_outputs",
+        _THREAD,
+        _RUN,
+        stream=AgentRunEvents,
+    ),
     _op("RunStepsOperations", "get", "get_run_step", _THREAD, _RUN, _STEP),
     _op("RunStepsOperations", "list", "list_run_steps", _THREAD, _RUN, kind=LIST),
 )
@@ -339,18 +364,28 @@ async def async_pipeline_hook(
 # --- targets ---------------------------------------------------------------------------------------
 
 
-def _defining_class(module: str, owner: str, method: str) -> tuple[str, str] | None:
-    """The class in the public class's MRO whose ``__dict__`` holds ``method`` (what a call hits)."""
+def _defining_class(module: str, owner: str, method: str, depth: int = 0) -> tuple[str, str] | None:
+    """The class in the public class's MRO whose ``__dict__`` holds ``method`` (what a call hits);
+    ``depth=1``: the next one, which ``super().method`` reaches (the generated method a hand-written
+    one calls)."""
     try:
         public = getattr(importlib.import_module(module), owner)
     except (ImportError, AttributeError) as error:
         logger.debug("assistant_telemetry: skipping %s.%s: %s", module, owner, error)
         return None
-    for cls in public.__mro__:
-        if method in cls.__dict__:
-            return cls.__module__, cls.__name__
+    classes = [cls for cls in public.__mro__ if method in cls.__dict__]
+    if len(classes) > depth:
+        return classes[depth].__module__, classes[depth].__name__
     logger.debug("assistant_telemetry: skipping %s.%s.%s: not found", module, owner, method)
     return None
+
+
+def _wrapper(op: Operation, asynchronous: bool) -> Any:
+    if op.kind == LIST:
+        return _paged_wrapper(op, _AsyncItemPagedProxy if asynchronous else _ItemPagedProxy)
+    if asynchronous:
+        return async_stream_wrapper(op) if op.stream is not None else async_wrapper(op)
+    return sync_wrapper(op)
 
 
 def targets() -> Iterator[Target]:
@@ -358,13 +393,14 @@ def targets() -> Iterator[Target]:
         modules = _MODULES["AgentsClient" if op.owner == "AgentsClient" else "ops"]
         for module, asynchronous in zip(modules, (False, True), strict=True):
             found = _defining_class(module, op.owner, op.method)
-            if found is None:
-                continue
-            if op.kind == LIST:
-                wrapper = _paged_wrapper(op, _AsyncItemPagedProxy if asynchronous else _ItemPagedProxy)
-            else:
-                wrapper = async_wrapper(op) if asynchronous else sync_wrapper(op)
-            yield Target(*found, op.method, wrapper)
+            if found is not None:
+                yield Target(*found, op.method, _wrapper(op, asynchronous))
+    hooks = (stream_source_hook, async_stream_source_hook)
+    for owner, method in STREAM_SOURCES:
+        for module, hook in zip(_MODULES["ops"], hooks, strict=True):
+            found = _defining_class(module, owner, method, depth=1)
+            if found is not None:
+                yield Target(*found, method, hook)
     for (module, owner, method), hook in zip(
         _PIPELINE_HOOKS, (pipeline_hook, async_pipeline_hook), strict=True
     ):
