@@ -358,3 +358,21 @@ def test_every_operation_is_documented() -> None:
         assert f"`{op.operation}`" in section, op
         assert op.method in section, op
     assert "`azure.ai.agents`" in section and "`az.ai.agents`" in section
+
+
+def test_polled_runs_are_timed_and_replies_paired(telemetry: Any, sim: Any, agents_client: Any) -> None:
+    """azure-ai-agents models carry their unix timestamps as datetimes: read as seconds all the same."""
+    sim.run_timing(queue_s=2, execution_s=5)
+    agent = agents_client.create_agent(model="prod-gpt4o")
+    thread = agents_client.threads.create()
+    question = agents_client.messages.create(thread.id, role="user", content="hi")
+    agents_client.runs.create_and_process(thread.id, agent_id=agent.id, polling_interval=0)
+    list(agents_client.messages.list(thread.id))
+    helper = telemetry.one("process_thread_run").attributes
+    assert helper[sc.RUN_QUEUE_TIME] == 2 and helper[sc.RUN_EXECUTION_TIME] == 5
+    assert helper[sc.EXECUTION_TOTAL_TIME] == 7
+    (duration,) = telemetry.metric_points(sc.METRIC_EXECUTION_DURATION)
+    assert duration.count == 1 and duration.sum == 7
+    (listing,) = telemetry.named("list_messages")
+    (reply,) = [e.attributes for e in listing.events if e.name == sc.EVENT_REPLY]
+    assert reply[sc.REPLY_TO_MESSAGE_ID] == question.id and reply[sc.REPLY_TIME] >= 5

@@ -24,7 +24,7 @@ from typing import Any
 
 from . import semconv as sc
 from .extract.assistants import TERMINAL_ITEM_STATUSES, TERMINAL_RUN_STATUSES
-from .extract.fields import field, number, text
+from .extract.fields import field, text, timestamp
 
 RUN_TIMINGS = (sc.RUN_QUEUE_TIME, sc.RUN_EXECUTION_TIME, sc.RUN_TOTAL_TIME)
 EXECUTION_TIMINGS = (sc.EXECUTION_QUEUE_TIME, sc.EXECUTION_ACTIVE_TIME, sc.EXECUTION_TOTAL_TIME)
@@ -132,7 +132,7 @@ class Outcomes:
     def _reply(self, message: Any) -> dict[str, Any] | None:
         thread_id = text(field(message, "thread_id"))
         message_id = text(field(message, "id"))
-        created = number(field(message, "created_at"))
+        created = timestamp(field(message, "created_at"))
         if thread_id is None or message_id is None or created is None:
             return None
         role = field(message, "role")
@@ -146,7 +146,7 @@ class Outcomes:
             asked = self._last_user.get(thread_id)
         if asked is None or asked[0] > created or not self.answered.first(asked[1]):
             return None
-        answered_at = number(field(message, "completed_at")) or number(field(message, "incomplete_at"))
+        answered_at = timestamp(field(message, "completed_at")) or timestamp(field(message, "incomplete_at"))
         return {
             sc.MESSAGE_ID: message_id,
             sc.REPLY_TO_MESSAGE_ID: asked[1],
@@ -168,4 +168,4 @@ class Outcomes:
 
 def _chronological(message: Any) -> tuple[float, int]:
     # Timestamps are whole seconds: within one second the user's message comes first.
-    return (number(field(message, "created_at")) or 0.0, 0 if field(message, "role") == "user" else 1)
+    return (timestamp(field(message, "created_at")) or 0.0, 0 if field(message, "role") == "user" else 1)

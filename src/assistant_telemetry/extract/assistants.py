@@ -12,7 +12,7 @@ from typing import Any
 from .. import semconv as sc
 from ..config import Settings
 from .content_filter import incomplete_reason_attributes
-from .fields import Attributes, code, field, integer, items, number, put, strings, text
+from .fields import Attributes, code, field, integer, items, put, strings, text, timestamp
 
 TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 # Steps and messages: what a run leaves behind once they stop changing.
@@ -163,13 +163,13 @@ def execution_twins(attrs: Attributes) -> None:
 
 def run_timings(run: Any, status: str | None) -> dict[str, float]:
     """Queue, execution and total time of a finished run, from the server's own timestamps."""
-    created = number(field(run, "created_at"))
-    started = number(field(run, "started_at"))
+    created = timestamp(field(run, "created_at"))
+    started = timestamp(field(run, "started_at"))
     ended = (
-        number(field(run, "completed_at"))
-        or number(field(run, "failed_at"))
-        or number(field(run, "cancelled_at"))
-        or (number(field(run, "expires_at")) if status == "expired" else None)
+        timestamp(field(run, "completed_at"))
+        or timestamp(field(run, "failed_at"))
+        or timestamp(field(run, "cancelled_at"))
+        or (timestamp(field(run, "expires_at")) if status == "expired" else None)
     )
     timings: dict[str, float] = {}
     # A timestamp earlier than the one it follows is the service's oddity: that timing is skipped.
@@ -215,8 +215,8 @@ def run_step_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
     status = code(field(obj, "status"))
     put(attrs, sc.RUN_STEP_STATUS, status)
     if status in TERMINAL_ITEM_STATUSES:
-        created = number(field(obj, "created_at"))
-        ended = number(field(obj, f"{status}_at"))
+        created = timestamp(field(obj, "created_at"))
+        ended = timestamp(field(obj, f"{status}_at"))
         if created is not None and ended is not None and ended >= created:
             attrs[sc.RUN_STEP_DURATION] = float(ended - created)
     put(attrs, sc.RUN_LAST_ERROR_CODE, code(field(field(obj, "last_error"), "code")))

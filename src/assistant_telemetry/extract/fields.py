@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
+from datetime import datetime
 from typing import Any
 
 Attributes = MutableMapping[str, Any]
@@ -66,6 +67,15 @@ def number(value: Any) -> float | int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return value if value == value and value not in (float("inf"), float("-inf")) else None
+
+
+def timestamp(value: Any) -> float | int | None:
+    """Seconds since the epoch: the openai SDK's ints, or azure-core's ``datetime`` (unix-timestamp
+    fields of azure-ai-agents models are deserialized to aware datetimes)."""
+    if isinstance(value, datetime):
+        seconds = value.timestamp()
+        return int(seconds) if seconds.is_integer() else seconds
+    return number(value)
 
 
 def code(value: Any) -> str | None:

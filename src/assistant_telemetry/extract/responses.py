@@ -22,7 +22,7 @@ from ..config import Settings
 from .assistants import content_shape_attributes, metadata_attributes, page_attributes, tool_types
 from .assistants import usage_attributes as input_output_tokens
 from .content_filter import COMPLETION, CONTENT_FILTER, blocked
-from .fields import Attributes, code, field, integer, items, number, put, strings, text
+from .fields import Attributes, code, field, integer, items, put, strings, text, timestamp
 
 TERMINAL_RESPONSE_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete"})
 RESPONSE_KIND = "response"  # the execution kind (the object type), as runs are "thread.run"
@@ -65,7 +65,7 @@ def response_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
         attrs[sc.TOOL_TYPES] = types
     metadata_attributes(field(obj, "metadata"), attrs, settings)
     if status == "completed":  # the only end the service timestamps (completed_at)
-        created, ended = number(field(obj, "created_at")), number(field(obj, "completed_at"))
+        created, ended = timestamp(field(obj, "created_at")), timestamp(field(obj, "completed_at"))
         if created is not None and ended is not None and ended >= created:
             attrs[sc.EXECUTION_TOTAL_TIME] = float(ended - created)
 
