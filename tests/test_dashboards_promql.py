@@ -68,9 +68,6 @@ def documented_names() -> set[str]:
 ABSENT_FROM_SCENARIO = {
     "assistant_telemetry_instrumentation_errors_total": "counts internal errors: none happened",
     "assistant_telemetry_content_guard_removals_total": "only with instrument(content_guard=True)",
-    # Documented, but nothing records it yet (content_filter.metric_points is never called), so
-    # the Prometheus dashboard reads safety from failure_class and run incomplete_reason instead.
-    "assistant_telemetry_content_filter_results_total": "not recorded by the plugin yet",
 }
 
 
@@ -79,6 +76,7 @@ def test_series_names_are_the_documented_translation(samples: dict[str, Any]) ->
     assert "gen_ai_client_operation_duration_seconds_bucket" in documented
     ours = {name for name in samples if name.startswith(("gen_ai_", "assistant_telemetry_"))}
     assert documented - set(ABSENT_FROM_SCENARIO) <= ours
+    assert ours <= documented, "the plugin exports names docs/attributes.md does not list"
     used = {
         m
         for expr in dashboard_exprs().values()
@@ -93,8 +91,10 @@ def test_series_names_are_the_documented_translation(samples: dict[str, Any]) ->
         "assistant_telemetry_failure_class",
         "error_type",
         "gen_ai_token_type",
-        "gen_ai_thread_run_status",
-        "assistant_telemetry_run_incomplete_reason",
+        "assistant_telemetry_execution_kind",
+        "assistant_telemetry_execution_status",
+        "assistant_telemetry_execution_error_code",
+        "assistant_telemetry_execution_incomplete_reason",
         "otel_scope_name",
     } <= labels
 
@@ -116,6 +116,25 @@ def test_every_name_the_dashboard_uses_exists(samples: dict[str, Any]) -> None:
             assert metric in samples, f"{name}: no series {metric}"
         for label in re.findall(r"(\w+)\s*(?:=~|!=|!~|=)\s*\"", expr):
             assert label in label_names, f"{name}: no label {label}"
+
+
+def alert_exprs() -> dict[str, str]:
+    rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
+    return {rule["alert"]: rule["expr"] for rule in rules}
+
+
+def test_run_queries_count_runs_only() -> None:
+    """The execution metrics count runs and responses: a query about runs keeps kind thread.run."""
+    selectors = {
+        name: re.findall(r"\bassistant_telemetry_execution\w*\s*\{([^}]*)\}", query)
+        for name, query in {**dashboard_exprs(), **alert_exprs()}.items()
+    }
+    selectors = {name: found for name, found in selectors.items() if found}
+    assert len(selectors) == 5
+    for name, found in selectors.items():
+        runs_only = ['assistant_telemetry_execution_kind="thread.run"' in matchers for matchers in found]
+        # Only a panel that says so counts responses too.
+        assert runs_only == [("responses" not in name)] * len(found), name
 
 
 # --------------------------------------------------------------- expected values, by hand
@@ -168,6 +187,10 @@ def group_quantile(
     return {key: bucket_quantile(q, list(buckets.items())) for key, buckets in per_group.items()}
 
 
+RUN = {"assistant_telemetry_execution_kind": "thread.run"}
+BLOCKED = "Blocked prompts, runs and responses cut by the filter"  # the execution metrics' points of runs
+
+
 def expectations(s: dict[str, Any]) -> dict[str, dict[Labels, float]]:
     d = "gen_ai_client_operation_duration_seconds"
     op = ("gen_ai_operation_name",)
@@ -187,13 +210,15 @@ def expectations(s: dict[str, Any]) -> dict[str, dict[Labels, float]]:
             _select(s, f"{d}_count", assistant_telemetry_failure_class="rate_limited"), op, per_minute
         ),
         "Finished runs by status / A": group_sum(
-            _select(s, "assistant_telemetry_runs_total"), ("gen_ai_thread_run_status",), RANGE_MINUTES
+            _select(s, "assistant_telemetry_executions_total", **RUN),
+            ("assistant_telemetry_execution_status",),
+            RANGE_MINUTES,
         ),
         "Run queue and execution time p95 / A": group_quantile(
-            0.95, _select(s, "assistant_telemetry_run_queue_time_seconds_bucket"), ()
+            0.95, _select(s, "assistant_telemetry_execution_queue_time_seconds_bucket", **RUN), ()
         ),
         "Run queue and execution time p95 / B": group_quantile(
-            0.95, _select(s, "assistant_telemetry_run_execution_time_seconds_bucket"), ()
+            0.95, _select(s, "assistant_telemetry_execution_active_time_seconds_bucket", **RUN), ()
         ),
         "Time to reply p50 / p95 / A": group_quantile(
             0.5, _select(s, "assistant_telemetry_reply_duration_seconds_bucket"), ()
@@ -206,14 +231,14 @@ def expectations(s: dict[str, Any]) -> dict[str, dict[Labels, float]]:
             ("gen_ai_token_type", "assistant_telemetry_azure_deployment"),
             RANGE_MINUTES,
         ),
-        "Blocked prompts and blocked runs / A": group_sum(
+        f"{BLOCKED} / A": group_sum(
             _select(s, f"{d}_count", assistant_telemetry_failure_class="content_filter"), (), RANGE_MINUTES
         ),
-        "Blocked prompts and blocked runs / B": group_sum(
+        f"{BLOCKED} / B": group_sum(  # runs and responses alike: every execution kind
             _select(
                 s,
-                "assistant_telemetry_runs_total",
-                assistant_telemetry_run_incomplete_reason="content_filter",
+                "assistant_telemetry_executions_total",
+                assistant_telemetry_execution_incomplete_reason="content_filter",
             ),
             (),
             RANGE_MINUTES,
@@ -260,10 +285,15 @@ def test_expectations_are_what_the_scenario_implies(samples: dict[str, Any]) -> 
         ("input", "gpt-4o-mini-eu"): 2 * 120,
         ("output", "gpt-4o-mini-eu"): 2 * 11,
     }
-    assert plain(exp["Blocked prompts and blocked runs / A"], 1 / RANGE_MINUTES) == {(): 1}
-    assert plain(exp["Blocked prompts and blocked runs / B"], 1 / RANGE_MINUTES) == {(): 1}
+    assert plain(exp[f"{BLOCKED} / A"], 1 / RANGE_MINUTES) == {(): 1}
+    assert plain(exp[f"{BLOCKED} / B"], 1 / RANGE_MINUTES) == {(): 1}
+    # The scenario drives Assistants runs only: every finished execution is a run, counted once.
+    kinds = group_sum(_select(samples, "assistant_telemetry_executions_total"), tuple(RUN), 1)
+    assert plain(kinds) == {"thread.run": 7}
     # Seven runs queued 2 s except the slow one (5 s): p95 lies in the (2, 5] bucket.
     assert round(exp["Run queue and execution time p95 / A"][()], 6) == round(2 + 3 * (0.95 * 7 - 6), 6)
+    # Six runs worked 9 s, the slow one 40 s: p95 lies in the (30, 60] bucket.
+    assert round(exp["Run queue and execution time p95 / B"][()], 6) == round(30 + 30 * (0.95 * 7 - 6), 6)
     # Five replies, each 11 s (or 12 when a server second ticked): all in the (10, 20] bucket.
     assert 10 < exp["Time to reply p50 / p95 / A"][()] <= exp["Time to reply p50 / p95 / B"][()] <= 20
 
@@ -347,7 +377,7 @@ def write_unit_tests(tmp: Path, samples: dict[str, Any], exprs: dict[str, str]) 
                         "severity": "warning",
                         "job": SCRAPE["job"],
                         "assistant_telemetry_azure_deployment": "gpt-4o-prod",
-                        "gen_ai_thread_run_status": "failed",
+                        "assistant_telemetry_execution_status": "failed",
                     },
                     "exp_annotations": {"summary": "support-bot: 15 runs failed on 'gpt-4o-prod'"},
                 }
@@ -388,11 +418,29 @@ def test_promtool_unit_tests_pass_on_the_real_series(tmp_path: Path, samples: di
     assert "SUCCESS" in done.stdout
 
 
-def test_promtool_unit_tests_catch_a_wrong_expression(tmp_path: Path, samples: dict[str, Any]) -> None:
-    """The unit test is live: a panel grouping by the wrong label fails it."""
+@pytest.mark.parametrize(
+    ("name", "right", "wrong"),
+    [
+        (
+            "Finished runs by status / A",
+            "sum by (assistant_telemetry_execution_status)",
+            "sum by (gen_ai_provider_name)",
+        ),
+        (
+            "Run queue and execution time p95 / B",
+            'assistant_telemetry_execution_kind="thread.run"',
+            'assistant_telemetry_execution_kind="response"',
+        ),
+    ],
+    ids=["wrong-label", "wrong-kind"],
+)
+def test_promtool_unit_tests_catch_a_wrong_expression(
+    tmp_path: Path, samples: dict[str, Any], name: str, right: str, wrong: str
+) -> None:
+    """The unit test is live: a panel grouping by the wrong label, or reading the wrong kind, fails it."""
     exprs = dashboard_exprs()
-    name = "Finished runs by status / A"
-    exprs[name] = exprs[name].replace("sum by (gen_ai_thread_run_status)", "sum by (gen_ai_provider_name)")
+    assert right in exprs[name]
+    exprs[name] = exprs[name].replace(right, wrong)
     write_unit_tests(tmp_path, samples, exprs)
     done = tools.promtool("test", "rules", "tests.yml", cwd=tmp_path)
     assert done.returncode != 0 and "FAILED" in done.stdout + done.stderr

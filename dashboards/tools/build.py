@@ -357,10 +357,13 @@ PROM = {"type": "prometheus", "uid": "${prometheus}"}
 TEMPO = {"type": "tempo", "uid": "${tempo}"}
 AZURE = {"type": "grafana-azure-monitor-datasource", "uid": "${azure_monitor}"}
 CALLS_SELECTOR = 'job=~"$service", assistant_telemetry_azure_deployment=~"$deployment"'
-RUNS_SELECTOR = CALLS_SELECTOR + ', gen_ai_response_model=~"$model"'
+# Finished executions: Assistants and Azure AI Agents runs (kind thread.run) and responses.
+EXECUTIONS_SELECTOR = CALLS_SELECTOR + ', gen_ai_response_model=~"$model"'
+RUNS_SELECTOR = EXECUTIONS_SELECTOR + ', assistant_telemetry_execution_kind="thread.run"'
 DURATION = "gen_ai_client_operation_duration_seconds"
+EXECUTIONS = "assistant_telemetry_executions_total"
 
-# (title, unit, [(legend, PromQL)]): every expression is checked and unit-tested with promtool.
+# (section, title, unit, [(legend, PromQL)]): every expression is checked and unit-tested with promtool.
 PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     (
         "health",
@@ -416,8 +419,8 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         "short",
         [
             (
-                "{{gen_ai_thread_run_status}}",
-                f"sum by (gen_ai_thread_run_status) (increase(assistant_telemetry_runs_total{{{RUNS_SELECTOR}}}[$__range]))",
+                "{{assistant_telemetry_execution_status}}",
+                f"sum by (assistant_telemetry_execution_status) (increase({EXECUTIONS}{{{RUNS_SELECTOR}}}[$__range]))",
             )
         ],
     ),
@@ -428,9 +431,9 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         [
             (
                 f"{name} p95",
-                f"histogram_quantile(0.95, sum by (le) (rate(assistant_telemetry_run_{metric}_seconds_bucket{{{RUNS_SELECTOR}}}[$__rate_interval])))",
+                f"histogram_quantile(0.95, sum by (le) (rate(assistant_telemetry_execution_{metric}_seconds_bucket{{{RUNS_SELECTOR}}}[$__rate_interval])))",
             )
-            for name, metric in (("queue", "queue_time"), ("execution", "execution_time"))
+            for name, metric in (("queue", "queue_time"), ("execution", "active_time"))
         ],
     ),
     (
@@ -459,7 +462,7 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ),
     (
         "safety",
-        "Blocked prompts and blocked runs",
+        "Blocked prompts, runs and responses cut by the filter",
         "short",
         [
             (
@@ -467,14 +470,25 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
                 f'sum(increase({DURATION}_count{{{CALLS_SELECTOR}, assistant_telemetry_failure_class="content_filter"}}[$__range]))',
             ),
             (
-                "runs cut by the filter",
-                "sum(increase(assistant_telemetry_runs_total{"
-                + RUNS_SELECTOR
-                + ', assistant_telemetry_run_incomplete_reason="content_filter"}[$__range]))',
+                "runs and responses cut by the filter",
+                f"sum(increase({EXECUTIONS}{{{EXECUTIONS_SELECTOR}, "
+                'assistant_telemetry_execution_incomplete_reason="content_filter"}[$__range]))',
             ),
         ],
     ),
 ]
+# Which executions a panel counts, shown as its description (Grafana's (i) tooltip).
+PROMQL_DESCRIPTIONS = {
+    "Finished runs by status": "Assistants and Azure AI Agents runs (assistant_telemetry_executions_total, "
+    'kind "thread.run"), each once, by final status. Responses are not counted here.',
+    "Run queue and execution time p95": "From the service's own timestamps, runs only (kind "
+    '"thread.run"): assistant_telemetry_execution_queue_time_seconds (created -> started) and '
+    "assistant_telemetry_execution_active_time_seconds (started -> finished).",
+    "Blocked prompts, runs and responses cut by the filter": "Calls the content filter refused "
+    "(HTTP 400, any operation), and runs and responses alike that ended incomplete with reason "
+    "content_filter (assistant_telemetry_executions_total, every kind).",
+}
+assert PROMQL_DESCRIPTIONS.keys() <= {title for _, title, _, _ in PROMQL_PANELS}
 
 _SPAN_FILTER = 'resource.service.name =~ "$service"'
 # (title, TraceQL): every query parses with Grafana's own TraceQL grammar.
@@ -574,6 +588,7 @@ def grafana_prometheus_tempo() -> dict[str, Any]:
                     "type": "timeseries",
                     "id": next_id,
                     "title": title,
+                    **({"description": PROMQL_DESCRIPTIONS[title]} if title in PROMQL_DESCRIPTIONS else {}),
                     "datasource": PROM,
                     "gridPos": {"h": 8, "w": 12, "x": 12 * (n % 2), "y": y + 8 * (n // 2)},
                     "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
@@ -633,9 +648,7 @@ def grafana_prometheus_tempo() -> dict[str, Any]:
                     "Deployment",
                     f"label_values({DURATION}_count, assistant_telemetry_azure_deployment)",
                 ),
-                _prom_variable(
-                    "model", "Model", "label_values(assistant_telemetry_runs_total, gen_ai_response_model)"
-                ),
+                _prom_variable("model", "Model", f"label_values({EXECUTIONS}, gen_ai_response_model)"),
                 _textbox("thread_id", "Thread id"),
                 _textbox("run_id", "Run id"),
                 _textbox("message_id", "Message id"),
