@@ -36,22 +36,28 @@ Frame = tuple[str, int, str]  # file, line, function
 class Profile:
     samples: int = 0
     ours: int = 0
+    in_sdk: int = 0  # of ours: the innermost frame is the OpenTelemetry SDK's (what we asked it to do)
     by_line: collections.Counter[Frame] = field(default_factory=collections.Counter)
+    own_by_line: collections.Counter[Frame] = field(default_factory=collections.Counter)  # SDK time out
     by_function: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
 
     def report(self, per_call_us: float, top: int = 25) -> str:
+        def us(samples: int) -> float:
+            return samples / max(self.samples, 1) * per_call_us
+
         share = self.ours / max(self.samples, 1)
         lines = [
             f"{self.samples} samples in the loop; instrumentation in {share:.1%} of them"
             f" = {share * per_call_us:.0f} us of {per_call_us:.0f} us per call (CPU, unprofiled)",
+            f"of which inside the OpenTelemetry SDK (spans, attributes, events, metric records):"
+            f" {us(self.in_sdk):.0f} us; our own code: {us(self.ours - self.in_sdk):.0f} us",
             "",
-            "by line of assistant_telemetry (including the OpenTelemetry SDK work it calls):",
+            "by line of assistant_telemetry: us with the SDK work it calls (own code only)",
         ]
         for (path, line, func), n in self.by_line.most_common(top):
-            source = linecache.getline(path, line).strip()[:70]
-            lines.append(
-                f"{n / self.samples * per_call_us:7.1f} us  {_short(path)}:{line} {func}  | {source}"
-            )
+            source = linecache.getline(path, line).strip()[:64]
+            own = us(self.own_by_line[(path, line, func)])
+            lines.append(f"{us(n):7.1f} ({own:5.1f}) us  {_short(path)}:{line} {func}  | {source}")
         lines += ["", "by function, inclusive:"]
         for (path, func), n in self.by_function.most_common(top):
             lines.append(f"{n / self.samples * per_call_us:7.1f} us  {_short(path)} {func}")
@@ -102,6 +108,10 @@ def attribute(stack: list[Frame], loop_file: str, profile: Profile) -> None:
             continue
     if state_ours and deepest is not None:
         profile.ours += 1
+        if "/opentelemetry/" in stack[-1][0]:
+            profile.in_sdk += 1
+        else:
+            profile.own_by_line[deepest] += 1
         profile.by_line[deepest] += 1
         for key in functions:
             profile.by_function[key] += 1

@@ -139,6 +139,26 @@ class Pipeline:
 
         return floor
 
+    def floor_around(self) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+        """The floor's span (same provider, same 15 attributes) around a real call: what the floor
+        costs in the call's own conditions (caches the SDK's work has just churned)."""
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(DiscardSpans()))
+        tracer = provider.get_tracer("benchmark.floor")
+        attrs = {f"benchmark.attribute_{i}": f"value-{i:04d}" for i in range(FLOOR_ATTRIBUTES)}
+
+        def around(call: Callable[[], Any]) -> Callable[[], Any]:
+            def spanned() -> Any:
+                span = tracer.start_span("floor", attributes=attrs)
+                try:
+                    return call()
+                finally:
+                    span.end()
+
+            return spanned
+
+        return around
+
 
 class Toggle:
     """Every wrapt wrapper found on ``package``'s classes and modules, flipped on and off in place.
@@ -188,6 +208,7 @@ class Variant:
     name: str
     enter: Callable[[], None]
     client: Callable[[], Any]
+    around: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None  # wraps every call
     _calls: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
 
     def calls(self, workloads: Sequence[Workload]) -> dict[str, Callable[[], Any]]:
@@ -195,6 +216,8 @@ class Variant:
             self.enter()
             client = self.client()
             self._calls = {w.name: w.make(client) for w in workloads}
+            if self.around is not None:
+                self._calls = {name: self.around(call) for name, call in self._calls.items()}
         return self._calls
 
 
