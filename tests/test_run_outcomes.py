@@ -124,3 +124,22 @@ def test_reply_pairs_by_thread_in_time_order_whatever_the_page_order() -> None:
     odd = message("a3", "assistant", 70, status="in_progress")
     outcomes.replies([message("u3", "user", 65)])
     assert outcomes.replies([odd]) == []  # not an answer until it stops changing
+
+
+def test_replies_within_one_second_pair_by_the_pages_order() -> None:
+    """Two questions and two answers in the same server second: the page's order decides."""
+
+    def message(mid: str, role: str) -> dict[str, Any]:
+        return {"id": mid, "thread_id": "t1", "role": role, "created_at": 10, "status": "completed"}
+
+    oldest_first = [
+        message("u1", "user"),
+        message("a1", "assistant"),
+        message("u2", "user"),
+        message("a2", "assistant"),
+    ]
+    for page, newest_first in ((oldest_first[::-1], True), (oldest_first, False)):
+        pairs = [
+            (r[sc.REPLY_TO_MESSAGE_ID], r[sc.MESSAGE_ID]) for r in Outcomes().replies(page, newest_first)
+        ]
+        assert pairs == [("u1", "a1"), ("u2", "a2")]

@@ -29,7 +29,7 @@ from .extract.fields import field, items
 from .extract.requests import request_attributes
 from .extract.responses import message_item_attributes, produced_messages
 from .guard import internal_error
-from .spec import LIFECYCLE, Operation
+from .spec import LIFECYCLE, LIST, Operation
 
 # Metric attributes are low-cardinality: copied from the span's attributes by name, never ids.
 _METRIC_KEYS = (
@@ -77,6 +77,7 @@ class Call:
         "context_token",
         "last_status",
         "lifecycle",
+        "newest_first",
         "pending",
         "recording",
         "run_claimed",
@@ -95,6 +96,7 @@ class Call:
         self.attrs = attrs  # everything known so far (the span's, once flushed)
         self.pending: dict[str, Any] = {}  # known, not yet on the span: written once, at the end
         self.lifecycle: Lifecycle | None = None  # set when an inner call keeps its own span
+        self.newest_first = True  # a page's order, as the request asked (the API's default)
         self.recording = span.is_recording()
         self.last_status: str | None = None
         self.run_claimed = False  # this span is the first to see its execution (run, response) finished
@@ -131,7 +133,7 @@ class Call:
                 self.observe_item(item)
                 if field(item, "object") == "thread.message":
                     messages.append(item)
-            self.record_replies(outcomes.replies(messages))
+            self.record_replies(outcomes.replies(messages, self.newest_first))
         elif kind == "thread.message":
             outcomes.new_item(obj)  # this span already carries it: no event
             self.record_replies(outcomes.replies((obj,)))
@@ -320,6 +322,8 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         span = active.tracer.start_span(spec.operation, kind=SpanKind.CLIENT, attributes=attrs)
         call = (Lifecycle if spec.kind == LIFECYCLE else Call)(active, spec, span, attrs)
         call.lifecycle = lifecycle
+        if spec.kind == LIST:
+            call.newest_first = kwargs.get("order") != "asc"
     except Exception as error:
         internal_error(error, "start")
         return None

@@ -120,10 +120,16 @@ class Outcomes:
         """Whether this step or message, in this status, is news (reported once as an event)."""
         return self.seen_items.first((text(field(obj, "id")), text(field(obj, "status"))))
 
-    def replies(self, messages: Sequence[Any]) -> list[dict[str, Any]]:
-        """Reply events for the messages given (any order): user messages open, answers close."""
+    def replies(self, messages: Sequence[Any], newest_first: bool = True) -> list[dict[str, Any]]:
+        """Reply events for the messages of a page: user messages open, answers close.
+
+        Read oldest first. Timestamps are whole seconds, so messages of the same second keep
+        the page's own order, which lists newest first unless the app asked for ``asc``.
+        """
+        if len(messages) > 1:
+            messages = sorted(messages[::-1] if newest_first else messages, key=_created)
         found = []
-        for message in sorted(messages, key=_chronological) if len(messages) > 1 else messages:
+        for message in messages:
             reply = self._reply(message)
             if reply is not None:
                 found.append(reply)
@@ -166,6 +172,5 @@ class Outcomes:
                 self._last_user.popitem(last=False)
 
 
-def _chronological(message: Any) -> tuple[float, int]:
-    # Timestamps are whole seconds: within one second the user's message comes first.
-    return (timestamp(field(message, "created_at")) or 0.0, 0 if field(message, "role") == "user" else 1)
+def _created(message: Any) -> float:
+    return timestamp(field(message, "created_at")) or 0.0
