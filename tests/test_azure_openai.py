@@ -322,3 +322,14 @@ def test_content_filter_counter(telemetry: Any, sim: Any, azure: Any) -> None:
     for point in points:
         assert point.attributes[sc.AZURE_DEPLOYMENT] == DEPLOYMENT
         assert point.attributes[sc.PROVIDER_NAME] == "azure.ai.openai"
+
+
+def test_a_failed_call_names_its_deployment_from_the_model(telemetry: Any, sim: Any, azure: Any) -> None:
+    """Responses' URLs carry no deployment: the model argument names it, failed or not."""
+    sim.add_fault(status=500, method="POST", path="*/responses", times=3)
+    with pytest.raises(openai.InternalServerError):
+        azure.with_options(max_retries=0).responses.create(model="prod-deploy", input="hi")
+    attrs = telemetry.one("chat").attributes
+    assert attrs[sc.HTTP_STATUS_CODE] == 500 and attrs[sc.AZURE_DEPLOYMENT] == "prod-deploy"
+    (point,) = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
+    assert point.attributes[sc.AZURE_DEPLOYMENT] == "prod-deploy"

@@ -371,6 +371,7 @@ def fail(call: Active, error: BaseException) -> None:
 def record_error(call: Active, error: BaseException) -> None:
     try:
         attrs = error_attributes(error)
+        azure_deployment_from_model(call.attrs, attrs)  # a failed call was made to a deployment too
         if call.recording:
             call.annotate(attrs)
         else:
