@@ -11,6 +11,7 @@ from assistant_telemetry import semconv as sc
 from assistant_telemetry.extract import content_filter as cf
 from assistant_telemetry.extract.chat import chunk_attributes, completion_attributes
 from assistant_telemetry.extract.errors import error_attributes
+from assistant_telemetry.extract.responses import response_attributes
 from assistant_telemetry.simulator import chat as sim_chat
 from assistant_telemetry.simulator.chat import CITATION_URL, FILTER_PROFILES
 
@@ -360,3 +361,106 @@ def test_run_results_count_once_where_the_run_is_claimed() -> None:
     prompt: dict[str, Any] = {sc.RUN_ID: "run_1"}  # a blocked submit on a run counts regardless
     cf.error_body_attributes(content_filter_body(), prompt)
     assert cf.metric_points(prompt, run_claimed=False)
+
+
+# --- Responses API: a response's content_filters -------------------------------------------------
+
+
+def response_filters(*entries: tuple[str, bool, Any]) -> list[dict[str, Any]]:
+    return [
+        {"blocked": blocked, "source_type": source, "content_filter_results": results}
+        for source, blocked, results in entries
+    ]
+
+
+def read_response(body: dict[str, Any]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    response_attributes({"object": "response", "id": "resp_1", **body}, attrs, SETTINGS)
+    return attrs
+
+
+def test_response_content_filters_read_as_chat_annotations_are() -> None:
+    prompt, completion, _ = FILTER_PROFILES["annotated"]
+    attrs = read_response(
+        {
+            "status": "completed",
+            "content_filters": response_filters(("prompt", False, prompt), ("completion", False, completion)),
+        }
+    )
+    chat: dict[str, Any] = {}
+    completion_attributes(
+        sim_chat.chat_completion(
+            {"messages": [{"role": "user", "content": "hi"}]}, deployment="d", azure=True, profile="annotated"
+        ),
+        chat,
+        SETTINGS,
+    )
+    assert {k: v for k, v in attrs.items() if k.startswith(PREFIX)} == {
+        k: v for k, v in chat.items() if k.startswith(PREFIX)
+    }
+    assert attrs[sc.CONTENT_FILTER_OUTCOME] == "annotated"
+
+
+def test_a_blocked_entry_blocks_its_source_even_without_a_flagged_category() -> None:
+    safe_prompt, safe_completion, _ = FILTER_PROFILES["safe"]
+    output = read_response(
+        {
+            "status": "completed",
+            "content_filters": response_filters(
+                ("prompt", False, safe_prompt), ("completion", True, safe_completion)
+            ),
+        }
+    )
+    assert output[sc.CONTENT_FILTER_OUTCOME] == "blocked_output"
+    assert labels(cf.metric_points(output)) == {("completion", "unspecified", True, None, None)}
+    prompt = read_response({"status": "failed", "content_filters": response_filters(("Prompt", True, {}))})
+    assert prompt[sc.CONTENT_FILTER_OUTCOME] == "blocked_prompt"
+
+
+def test_unknown_sources_and_shapes_in_content_filters_are_ignored() -> None:
+    flagged = {"violence": {"filtered": True, "severity": "high"}}
+    for filters in (
+        response_filters(("tool_output", True, flagged)),  # a source this project does not name
+        response_filters(("", True, flagged)),
+        [{"blocked": True, "content_filter_results": flagged}],  # no source
+        "content_filters",
+        {"prompt": flagged},
+        [None, 3, "x"],
+    ):
+        attrs = read_response({"content_filters": filters})
+        assert not any(name.startswith(PREFIX) for name in attrs), filters
+
+
+def test_openai_sdk_response_extras_are_read() -> None:
+    from openai.types.responses import Response
+
+    _, completion, _ = FILTER_PROFILES["blocked_output"]
+    response = Response.construct(
+        id="resp_1",
+        object="response",
+        status="incomplete",
+        content_filters=response_filters(("completion", True, completion)),
+    )
+    assert "content_filters" in (response.model_extra or {})  # an extra: no field of the model
+    attrs: dict[str, Any] = {}
+    response_attributes(response, attrs, SETTINGS)
+    assert attrs[key("completion", "violence", "severity")] == "high"
+    assert attrs[sc.CONTENT_FILTER_BLOCKLIST_IDS] == [sim_chat.BLOCKLIST_ID]
+    assert attrs[sc.CONTENT_FILTER_OUTCOME] == "blocked_output"
+
+
+def test_response_results_count_once_where_the_response_is_claimed() -> None:
+    """Every retrieve repeats a response's results (a blocked prompt entry too): counted once."""
+    _, completion, _ = FILTER_PROFILES["blocked_output"]
+    output = read_response(
+        {
+            "status": "incomplete",
+            "incomplete_details": {"reason": "content_filter"},
+            "content_filters": response_filters(("completion", True, completion)),
+        }
+    )
+    assert cf.metric_points(output, run_claimed=False) == []
+    assert len(cf.metric_points(output, run_claimed=True)) == 5
+    prompt = read_response({"status": "failed", "content_filters": response_filters(("prompt", True, {}))})
+    assert cf.metric_points(prompt, run_claimed=False) == []
+    assert labels(cf.metric_points(prompt, run_claimed=True)) == {("prompt", "unspecified", True, None, None)}

@@ -12,6 +12,8 @@ from typing import Any
 import openai
 import pytest
 
+from assistant_telemetry.simulator.chat import CITATION_URL, FILTER_PROFILES
+from assistant_telemetry.simulator.responses import REPLY_TEXT
 from test_never_content import assert_no_canary, exported_text
 
 from scenarios import CANARY_CONTENT as CANARIES
@@ -51,3 +53,31 @@ def test_error_messages_that_echo_input_are_not_recorded(
     failed = [s for s in telemetry.spans if s.status.status_code.name == "ERROR"]
     assert len(failed) == 1 and failed[0].attributes["assistant_telemetry.failure_class"] == "bad_request"
     assert_no_canary(exported_text(telemetry))
+
+
+def test_azure_content_filter_results_carry_no_content(telemetry: Any, sim: Any, azure_client: Any) -> None:
+    said = {"input": [{"role": "user", "content": CANARIES.message}], "instructions": CANARIES.instructions}
+    for profile in FILTER_PROFILES:
+        for how in ("plain", "stream", "background"):
+            sim.next_content_filter(profile)
+            try:
+                if how == "stream":
+                    for _ in azure_client.responses.create(model="gpt-4o", stream=True, **said):
+                        pass
+                    continue
+                created = azure_client.responses.create(
+                    model="gpt-4o", background=how == "background", **said
+                )
+            except (
+                openai.BadRequestError
+            ) as error:  # blocked_prompt: the 400 echoes the policy, not the input
+                assert profile == "blocked_prompt" and error.code == "content_filter"
+                continue
+            for _ in range(2 if how == "background" else 1):
+                azure_client.responses.retrieve(created.id)
+    text = exported_text(telemetry)
+    for recorded in ("blocked_output", "blocked_prompt", "protected_material_code", "content_filter.error"):
+        assert recorded in text  # the telemetry is there
+    assert_no_canary(text)
+    leaked = [served for served in (CITATION_URL, REPLY_TEXT, "content management policy") if served in text]
+    assert not leaked, f"the service's content leaked into telemetry: {leaked}"

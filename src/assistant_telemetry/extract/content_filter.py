@@ -1,11 +1,16 @@
 """Azure content filter results -> attributes: booleans, severities and blocklist ids, never content.
 
-Azure reports what its content filter did in four places, all read here:
+Azure reports what its content filter did in five places, all read here:
 - ``content_filter_results`` objects: per prompt in ``prompt_filter_results`` (or the older
   ``prompt_annotations``), per choice of a chat completion, per streamed annotation chunk;
+- a Responses API response's ``content_filters``: one ``{blocked, source_type,
+  content_filter_results}`` entry per source (``prompt``, ``completion``), on every response
+  object (create, retrieve, and the response a stream's ``response.*`` events carry);
 - the 400 that blocks a prompt: ``error.innererror.content_filter_result``;
 - a blocked output: ``finish_reason == "content_filter"`` (chat), or
-  ``incomplete_details.reason == "content_filter"`` (Assistants and Agents messages and runs).
+  ``incomplete_details.reason == "content_filter"`` (Assistants and Agents messages and runs,
+  responses), or a ``content_filters`` entry with ``blocked: true`` (responses; a blocked
+  ``prompt`` entry blocks the prompt).
 
 Each category becomes ``assistant_telemetry.content_filter.<source>.<category>.<field>`` with
 source ``prompt`` or ``completion``. Several prompts, choices or chunks merge into the most
@@ -136,6 +141,22 @@ def prompt_results_attributes(prompts: Any, attrs: Attributes) -> None:
         results_attributes(field(prompt, "content_filter_results"), PROMPT, attrs)
 
 
+def response_filters_attributes(filters: Any, attrs: Attributes) -> None:
+    """A response's ``content_filters`` (Azure): ``[{blocked, source_type, content_filter_results}]``.
+
+    ``source_type`` is the source (``prompt`` or ``completion``; other sources are skipped, as
+    unknown categories are); ``blocked: true`` blocks that source, whichever categories say so.
+    """
+    for entry in items(filters):
+        source = code(field(entry, "source_type"))
+        source = source.lower() if source is not None else None
+        if source not in _BLOCKED:
+            continue
+        results_attributes(field(entry, "content_filter_results"), source, attrs)
+        if field(entry, "blocked") is True:
+            blocked(attrs, source)
+
+
 def error_body_attributes(body: Any, attrs: Attributes) -> None:
     """The 400 that blocks a prompt: ``innererror.content_filter_result`` (body or its ``error``)."""
     error = field(body, "error") or body
@@ -154,6 +175,7 @@ def incomplete_reason_attributes(attrs: Attributes) -> None:
 # --- the counter: one measurement per notable result ------------------------------------------
 
 _METRIC_CONTEXT_KEYS = (sc.PROVIDER_NAME, sc.AZURE_DEPLOYMENT)
+_RESPONSE_KIND = "response"  # extract/responses.RESPONSE_KIND (which imports this module)
 
 
 def metric_points(attrs: Attributes, run_claimed: bool = True) -> list[dict[str, Any]]:
@@ -161,15 +183,17 @@ def metric_points(attrs: Attributes, run_claimed: bool = True) -> list[dict[str,
 
     One per source and category that the filter flagged (severity above safe, detected, or
     filtered); a block without a flagged category counts as category ``unspecified``; a filter
-    that did not run as ``filter_error``. Results read from an Assistants run or message (they
-    repeat on every retrieve) count only where the run's end is counted (``run_claimed``).
+    that did not run as ``filter_error``. Results read from an Assistants run or message, or
+    from a response (they repeat on every retrieve) count only where the execution's end is
+    counted (``run_claimed``); a 400 that blocks a prompt is an attempt of its own and counts.
     """
     outcome = attrs.get(sc.CONTENT_FILTER_OUTCOME)
     failed = attrs.get(sc.CONTENT_FILTER_ERROR) is True
     if outcome is None and not failed:
         return []
-    from_run = sc.RUN_ID in attrs or sc.MESSAGE_ID in attrs
-    if from_run and not run_claimed and outcome != BLOCKED_PROMPT:
+    from_response = attrs.get(sc.EXECUTION_KIND) == _RESPONSE_KIND
+    from_run = from_response or sc.RUN_ID in attrs or sc.MESSAGE_ID in attrs
+    if from_run and not run_claimed and (from_response or outcome != BLOCKED_PROMPT):
         return []
     context = {key: attrs[key] for key in _METRIC_CONTEXT_KEYS if key in attrs}
     points: list[dict[str, Any]] = []

@@ -7,9 +7,10 @@ reference or a reusable prompt (``gen_ai.agent.*``); the message it produced is 
 item of type ``message`` (``gen_ai.message.id``).
 
 Read: ids, statuses, codes, model, agent name / prompt id and versions, usage (with its cached
-and reasoning parts), tool and output item types, metadata keys, and the shape of message
-items (role, status, part types, text length). Never read: ``input``, ``instructions``, output
-text, tool call arguments and outputs, prompt ``variables``, reasoning summaries.
+and reasoning parts), tool and output item types, metadata keys, the shape of message items
+(role, status, part types, text length), and Azure's ``content_filters`` (booleans, severities
+and blocklist ids, as chat's: content_filter.py). Never read: ``input``, ``instructions``,
+output text, tool call arguments and outputs, prompt ``variables``, reasoning summaries.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .. import semconv as sc
 from ..config import Settings
 from .assistants import content_shape_attributes, metadata_attributes, page_attributes, tool_types
 from .assistants import usage_attributes as input_output_tokens
-from .content_filter import COMPLETION, CONTENT_FILTER, blocked
+from .content_filter import COMPLETION, CONTENT_FILTER, blocked, response_filters_attributes
 from .fields import Attributes, code, field, integer, items, put, strings, text, timestamp
 
 TERMINAL_RESPONSE_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete"})
@@ -57,6 +58,9 @@ def response_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
     put(attrs, sc.EXECUTION_INCOMPLETE_REASON, reason)
     if reason == CONTENT_FILTER:
         blocked(attrs, COMPLETION)  # the same outcome a run or message cut by the filter gets
+    # Azure's filter results, per source: the names chat's annotations get (a streamed response
+    # is read here too, from the response its response.* events carry).
+    response_filters_attributes(field(obj, "content_filters"), attrs)
     agent_attributes(field(obj, "agent"), field(obj, "prompt"), attrs)
     usage_attributes(field(obj, "usage"), attrs)
     output_attributes(field(obj, "output"), attrs)

@@ -1,8 +1,9 @@
 """Chat completions, plain or streamed, with Azure's content filter annotations when on /openai.
 
 What Azure's filter says is chosen per request from ``FILTER_PROFILES`` (queued with
-``Simulator.next_content_filter``; ``safe`` when none is queued): every category, severities,
-detections, a custom blocklist hit, a blocked output, a blocked prompt (the 400 with
+``Simulator.next_content_filter``, one per Azure chat call or response: responses.py serves
+them too; ``safe`` when none is queued): every category, severities, detections, a custom
+blocklist hit, a blocked output, a blocked prompt (the 400 with
 ``innererror.content_filter_result``) and a filter that failed to run.
 """
 
@@ -127,7 +128,7 @@ def chat_completion(
 ) -> Json:
     """The completion object; ``models`` maps Azure deployments to the model they serve."""
     _check(body)
-    prompt_results, completion_results, finish_reason = _profile(profile)
+    prompt_results, completion_results, finish_reason = filter_profile(profile)
     if azure and profile == "blocked_prompt":
         raise content_filter_error(prompt_results)
     if not azure:
@@ -164,7 +165,7 @@ def chat_chunks(
     """``stream: true``: the chunks, Azure's way when on /openai: prompt results first, then the
     deltas, then the output's results in an annotation chunk (asynchronous filtering)."""
     _check(body)
-    prompt_results, completion_results, finish_reason = _profile(profile)
+    prompt_results, completion_results, finish_reason = filter_profile(profile)
     if azure and profile == "blocked_prompt":
         raise content_filter_error(prompt_results)
     if not azure:
@@ -206,7 +207,8 @@ def chat_chunks(
     return chunks
 
 
-def _profile(name: str) -> tuple[Json, Json, str]:
+def filter_profile(name: str) -> tuple[Json, Json, str]:
+    """A profile's (prompt results, completion results, finish reason), fresh copies (responses.py too)."""
     prompt_results, completion_results, finish_reason = FILTER_PROFILES[name]
     return snapshot(prompt_results), snapshot(completion_results), finish_reason  # answers are mutable
 

@@ -14,6 +14,14 @@ polling; ``cancel`` stops it. ``stream: true`` (on create, or on retrieve to res
 events of driving the response to its end. Input items join the response's conversation
 when it is created, output items when it finishes. Objects are kept in their wire shapes
 (checked against OpenAI's OpenAPI description in tests/test_responses_simulator.py).
+
+On Azure (the /openai prefixes) a response also carries Azure's ``content_filters``: a
+``prompt`` entry from creation, a ``completion`` entry once it has output, each
+``{blocked, source_type, content_filter_results}`` with the results of the chat filter profile
+queued by ``Simulator.next_content_filter`` (chat.FILTER_PROFILES, one per Azure chat call or
+response; ``safe`` when none is queued). ``blocked_output`` ends the response ``incomplete``
+(reason ``content_filter``, the completion entry ``blocked``), as the ``content_filter``
+outcome does on Azure; ``blocked_prompt`` refuses the create with chat's 400.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .chat import content_filter_error, filter_profile
 from .errors import Json, bad_request, not_found
 from .routes import App, Reply, Request, route
 from .store import check_metadata, new_id, now, paginate, snapshot
@@ -63,6 +72,7 @@ class Entry:
     inputs: list[Json]
     pending: list[str] = field(default_factory=list)
     log: list[Event] = field(default_factory=list)  # every event so far: a resumed stream replays them
+    completion_filter: Json | None = None  # Azure: the completion's filter results, served at the end
 
 
 @dataclass
@@ -171,7 +181,12 @@ def _conversation_id(value: Any) -> str | None:
     return value
 
 
-def create_response(app: App, body: Json) -> Entry:
+def _filter_entry(source: str, results: Json, blocked: bool) -> Json:
+    """One entry of Azure's ``content_filters``."""
+    return {"blocked": blocked, "source_type": source, "content_filter_results": results}
+
+
+def create_response(app: App, body: Json, azure: bool = False) -> Entry:
     st = state(app)
     model = body.get("model")
     if not isinstance(model, str) or not model:
@@ -217,10 +232,20 @@ def create_response(app: App, body: Json) -> Entry:
     for extra in ("prompt", "agent"):  # a reusable prompt; Azure AI Foundry's agent reference
         if isinstance(body.get(extra), dict):
             response[extra] = body[extra]
+    profile = (app.chat_filters.popleft() if app.chat_filters else "safe") if azure else None
+    if profile == "blocked_prompt":
+        raise content_filter_error(filter_profile(profile)[0])
     outcome = app.runs.outcomes.popleft() if app.runs.outcomes else "completed"
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
+    if profile == "blocked_output":
+        outcome = "content_filter"
+    elif profile == "safe" and outcome == "content_filter":
+        profile = "blocked_output"  # Azure names what it blocked
     entry = Entry(response, outcome, inputs, pending=["in_progress", OUTCOMES[outcome][0]])
+    if profile is not None:
+        prompt_results, entry.completion_filter, _ = filter_profile(profile)
+        response["content_filters"] = [_filter_entry("prompt", prompt_results, False)]
     entry.log.append(("response.created", snapshot(response)))
     if background:
         entry.log.append(("response.queued", snapshot(response)))
@@ -280,6 +305,9 @@ def _finish(app: App, entry: Entry, status: str) -> list[Event]:
         response["completed_at"] = ends
     else:
         response["incomplete_details"] = {"reason": reason}
+    if entry.completion_filter is not None:
+        blocked = status == "incomplete" and reason == "content_filter"
+        response["content_filters"].append(_filter_entry("completion", entry.completion_filter, blocked))
     conversation = response["conversation"]
     _add_to_conversation(state(app), conversation and conversation["id"], items)
     return [event for index, item in enumerate(items) for event in _item_events(index, item)]
@@ -351,7 +379,7 @@ def _reply(events: list[Json]) -> Reply:
 
 @route("POST", "/responses")
 def post_response(app: App, req: Request) -> Reply:
-    entry = create_response(app, req.body)
+    entry = create_response(app, req.body, azure=req.azure)
     if _streaming(req):
         return _reply(stream_events(app, entry))
     if not entry.response["background"]:
