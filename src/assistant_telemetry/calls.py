@@ -262,8 +262,7 @@ class Lifecycle(Call):
         final: dict[str, Any] = {sc.RUN_POLLS: self.polls}
         if self.request_ids:
             final[sc.REQUEST_IDS] = list(self.request_ids)
-        self.pending.update(final)
-        self.attrs.update(final)
+        self.annotate(final)
         super().end()
         labels = {key: self.attrs[key] for key in _RUN_METRIC_KEYS if key in self.attrs}
         self.runtime.run_polls.record(self.polls, labels)
