@@ -151,3 +151,32 @@ def test_token_usage_metric_counts_each_run_once(telemetry: Telemetry, sim: Any,
     points = {p.attributes[sc.TOKEN_TYPE]: p for p in telemetry.metric_points(sc.METRIC_TOKEN_USAGE)}
     assert points["input"].count == 1 and points["input"].sum == done.usage.prompt_tokens
     assert points["output"].count == 1 and points["output"].sum == done.usage.completion_tokens
+
+
+def test_a_poll_that_repeats_the_last_status_is_not_read_again(
+    telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long run is mostly polls that find it still in_progress: their request ids and the count
+    are kept, their bodies (the same run again) are not read."""
+    from assistant_telemetry.extract import assistants
+
+    from mock_api import MockApi
+
+    reads: list[str] = []
+    read_run = assistants._BY_KIND["thread.run"]
+
+    def counting(obj: Any, attrs: Any, settings: Any) -> None:
+        reads.append(obj.status)
+        read_run(obj, attrs, settings)
+
+    monkeypatch.setitem(assistants._BY_KIND, "thread.run", counting)
+    runs = MockApi(polls=5).client().beta.threads.runs
+    done = runs.create_and_poll(thread_id="thread_1", assistant_id="asst_1")
+    assert done.status == "completed"
+    # 4 polls find it in_progress: 1 read. The run the helper returns is the last poll's: not reread.
+    assert reads == ["queued", "in_progress", "completed"]
+    span = lifecycle_span(telemetry)
+    assert span.attributes[sc.RUN_POLLS] == 5
+    assert len(span.attributes[sc.REQUEST_IDS]) == 6  # the create and every poll, repeats included
+    assert [e.attributes[sc.RUN_STATUS] for e in span.events] == ["queued", "in_progress", "completed"]
+    assert span.attributes[sc.RUN_TOTAL_TIME] >= 0 and span.attributes[sc.USAGE_INPUT_TOKENS] > 0

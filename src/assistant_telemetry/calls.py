@@ -25,11 +25,11 @@ from . import semconv as sc
 from .extract.assistants import message_attributes, run_step_attributes
 from .extract.content_filter import metric_points as content_filter_points
 from .extract.errors import error_attributes
-from .extract.fields import field, items
+from .extract.fields import field, items, parsed
 from .extract.requests import request_attributes
 from .extract.responses import message_item_attributes, produced_messages
 from .guard import internal_error
-from .spec import LIFECYCLE, LIST, Operation
+from .spec import LIFECYCLE, LIST, POLL, Operation
 
 # Metric attributes are low-cardinality: copied from the span's attributes by name, never ids.
 _METRIC_KEYS = (
@@ -122,6 +122,9 @@ class Call:
         if status and status != self.last_status:
             self.span.add_event(sc.EVENT_RUN_STATUS, attrs)
             self.last_status = status
+
+    def repeats(self, result: Any) -> bool:
+        return False  # a call of its own always has news: only a Lifecycle's polls repeat
 
     def observe_result(self, obj: Any) -> None:
         """Items of a page become events once each; messages answer earlier user messages."""
@@ -255,14 +258,18 @@ class Lifecycle(Call):
         if status:
             self.record_status(status, {sc.RUN_STATUS: status, sc.RUN_POLLS: self.polls})
 
+    def repeats(self, result: Any) -> bool:
+        return already_read(result, self.attrs)  # the helper returns the run its last poll read
+
     def counted_poll(self) -> None:
         self.polls += 1
 
     def end(self) -> None:
-        final: dict[str, Any] = {sc.RUN_POLLS: self.polls}
-        if self.request_ids:
-            final[sc.REQUEST_IDS] = list(self.request_ids)
-        self.annotate(final)
+        if self.recording:  # a sampled-out span takes no attributes: only the poll metric below
+            final: dict[str, Any] = {sc.RUN_POLLS: self.polls}
+            if self.request_ids:
+                final[sc.REQUEST_IDS] = list(self.request_ids)
+            self.annotate(final)
         super().end()
         labels = {key: self.attrs[key] for key in _RUN_METRIC_KEYS if key in self.attrs}
         self.runtime.run_polls.record(self.polls, labels)
@@ -283,13 +290,16 @@ class InnerCall:
         self.spec = spec
         self.runtime = lifecycle.runtime
         self.recording = lifecycle.recording
-        self.attrs: dict[str, Any] = {}
+        self.attrs = lifecycle.attrs  # what the helper's span knows (deployment, run, status)
 
     def annotate(self, attrs: dict[str, Any]) -> None:
         self.lifecycle.annotate(attrs)
 
     def observe_result(self, obj: Any) -> None:
         self.lifecycle.observe_result(obj)
+
+    def repeats(self, result: Any) -> bool:
+        return already_read(result, self.attrs)
 
     def detach(self) -> None:
         pass
@@ -304,13 +314,24 @@ class InnerCall:
 Active = Call | InnerCall
 
 
+def already_read(result: Any, known: dict[str, Any]) -> bool:
+    """The run a helper's span has read, in the status it read it in: nothing new to read (a
+    poll's request id came with its headers, and the poll is counted). Most polls of a long run
+    find it still in_progress, and the helper returns the run its last poll read."""
+    status = known.get(sc.RUN_STATUS)
+    if status is None:
+        return False
+    run = parsed(result)
+    return field(run, "status") == status and field(run, "id") == known.get(sc.RUN_ID)
+
+
 def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Active | None:
     """Open the span for one call, or None when instrumentation is off or suppressed."""
     active = runtime.ACTIVE
     if active is None or not is_instrumentation_enabled():
         return None
     lifecycle = runtime.CURRENT_LIFECYCLE.get()
-    if lifecycle is not None and spec.operation == "get_thread_run":
+    if lifecycle is not None and spec.operation == POLL:
         lifecycle.counted_poll()
     # A helper nested in a helper (create_and_poll -> poll) is always folded in.
     if lifecycle is not None and (spec.kind == LIFECYCLE or not active.settings.inner_spans):
@@ -338,7 +359,7 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
 def finish(call: Active, result: Any) -> None:
     """Read the result into the span, end it, record metrics, restore the context."""
     try:
-        if call.recording:
+        if call.recording and not call.repeats(result):
             attrs: dict[str, Any] = {}
             read = call.spec.result(result, attrs, call.runtime.settings)
             azure_deployment_from_model(call.attrs, attrs)

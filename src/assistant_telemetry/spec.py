@@ -13,6 +13,7 @@ CALL = "call"  # returns the result (or a coroutine of it, on the async class)
 LIST = "list"  # returns a page; on the async class a lazy AsyncPaginator
 LIFECYCLE = "lifecycle"  # a poll helper: one span from create to terminal status
 STREAM = "stream"  # a stream helper: returns a manager whose ``with`` block is the span
+POLL = "get_thread_run"  # the operation a poll helper repeats until the run stops
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,14 @@ def field(obj: Any, name: str) -> Any:
     return None if cls.__name__ in _SENTINELS else value
 
 
+def parsed(result: Any) -> Any:
+    """A model as returned, or openai's ``with_raw_response`` LegacyAPIResponse parsed (once: the SDK
+    caches it); None for a raw SSE stream, which parsing would consume."""
+    if type(result).__name__ == "LegacyAPIResponse":
+        return None if getattr(result, "_stream", True) is not False else result.parse()
+    return result
+
+
 def _pydantic_missing(obj: Any, name: str) -> Any:
     """A name not among a pydantic model's fields: an extra field, a property, or nothing. Not
     ``getattr``: a miss goes through pydantic's ``__getattr__`` and raises (~5 us each)."""

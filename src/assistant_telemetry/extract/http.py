@@ -47,10 +47,17 @@ HEADERS: Mapping[str, Callable[[str, Attributes], None]] = {
 }
 
 
-# The same table keyed by the header's lowercased bytes: httpx keeps the raw pairs, and matching
-# them before decoding skips the decode of every header that is not read (most of them).
+# The same table keyed by the header's lowercased bytes. httpx (and httpx2) keep every header as
+# (raw name, lowercased name, value) bytes in ``Headers._list``: matching there skips the copy that
+# ``.raw`` makes, a ``lower()`` per header and the decode of every header not read (most of them).
+# Without that list (another version, another client) the public ``multi_items()`` serves.
 _RAW_HEADERS = {name.encode("ascii"): record for name, record in HEADERS.items()}
 _RETRY_COUNT, _CLIENT_REQUEST_ID = b"x-stainless-retry-count", b"x-ms-client-request-id"
+
+
+def _lowered(headers: Any) -> list[tuple[bytes, bytes, bytes]] | None:
+    triples = getattr(headers, "_list", None)
+    return triples if type(triples) is list else None
 
 
 def response_attributes(response: Any, attrs: Attributes) -> None:
@@ -59,12 +66,12 @@ def response_attributes(response: Any, attrs: Attributes) -> None:
     if isinstance(status, int):
         attrs[sc.HTTP_STATUS_CODE] = status
     headers: Any = getattr(response, "headers", None)
-    raw = getattr(headers, "raw", None)
-    if isinstance(raw, list):  # httpx / httpx2: [(name, value), ...] as bytes
-        for name, value in raw:
-            record = _RAW_HEADERS.get(name.lower())
+    lowered = _lowered(headers)
+    if lowered is not None:
+        for _, key, raw in lowered:
+            record = _RAW_HEADERS.get(key)
             if record is not None:
-                record(value.decode("latin-1"), attrs)
+                record(raw.decode("latin-1"), attrs)
     else:
         pairs = headers.multi_items() if hasattr(headers, "multi_items") else _pairs(headers)
         for name, value in pairs:
@@ -79,11 +86,10 @@ def request_attributes(request: Any, attrs: Attributes) -> None:
     if request is None:
         return
     headers = getattr(request, "headers", None)
-    raw = getattr(headers, "raw", None)
-    if isinstance(raw, list):
+    lowered = _lowered(headers)
+    if lowered is not None:
         retries = client_request_id = None
-        for name, value in raw:
-            key = name.lower()
+        for _, key, value in lowered:
             if key == _RETRY_COUNT:
                 retries = value.decode("latin-1")
             elif key == _CLIENT_REQUEST_ID:

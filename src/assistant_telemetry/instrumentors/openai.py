@@ -13,7 +13,7 @@ from .. import semconv as sc
 from ..config import Settings
 from ..extract.assistants import object_attributes
 from ..extract.chat import completion_attributes
-from ..extract.fields import Attributes
+from ..extract.fields import Attributes, parsed
 from ..extract.http import client_attributes
 from ..extract.responses import object_attributes as responses_object_attributes
 from ..patching import Patcher, Target
@@ -34,14 +34,6 @@ THREADS = f"{_BETA}.threads.threads"
 MESSAGES = f"{_BETA}.threads.messages"
 RUNS = f"{_BETA}.threads.runs.runs"
 STEPS = f"{_BETA}.threads.runs.steps"
-
-
-def parsed(result: Any) -> Any:
-    """A parsed model, or a ``with_raw_response`` LegacyAPIResponse parsed (once: the SDK caches it);
-    None for a raw SSE stream, which parsing would consume."""
-    if type(result).__name__ == "LegacyAPIResponse":
-        return None if getattr(result, "_stream", True) is not False else result.parse()
-    return result
 
 
 def result_attributes(result: Any, attrs: Attributes, settings: Settings) -> Any:
