@@ -8,7 +8,8 @@ The method (docs/performance.md explains why each step is there):
   where ``uninstrument()`` + ``instrument()`` take milliseconds), and ``SwitchSampler``
   turns sampling off and on; so the variants' calls are microseconds apart and the
   machine's drifting speed hits them alike;
-- the variants' order cycles through every permutation, round after round;
+- the variants' order cycles through a balanced Latin square (``orders``), round after round:
+  every variant at every position, and right after every other variant, equally often;
 - a variant's cost is the median over rounds of its block minus the uninstrumented block
   of the same round (paired differences), with a distribution-free 95% interval;
 - objects alive after warm-up are frozen (``gc.freeze``): collections scan what the calls
@@ -18,7 +19,6 @@ The method (docs/performance.md explains why each step is there):
 from __future__ import annotations
 
 import gc
-import itertools
 import math
 import statistics
 import sys
@@ -139,7 +139,7 @@ class Pipeline:
 
         return floor
 
-    def floor_around(self) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    def floor_around(self) -> Callable[[str, Callable[[], Any]], Callable[[], Any]]:
         """The floor's span (same provider, same 15 attributes) around a real call: what the floor
         costs in the call's own conditions (caches the SDK's work has just churned)."""
         provider = TracerProvider()
@@ -147,7 +147,7 @@ class Pipeline:
         tracer = provider.get_tracer("benchmark.floor")
         attrs = {f"benchmark.attribute_{i}": f"value-{i:04d}" for i in range(FLOOR_ATTRIBUTES)}
 
-        def around(call: Callable[[], Any]) -> Callable[[], Any]:
+        def around(workload: str, call: Callable[[], Any]) -> Callable[[], Any]:
             def spanned() -> Any:
                 span = tracer.start_span("floor", attributes=attrs)
                 try:
@@ -208,7 +208,8 @@ class Variant:
     name: str
     enter: Callable[[], None]
     client: Callable[[], Any]
-    around: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None  # wraps every call
+    # Wraps every call: (workload name, call) -> the call to time instead.
+    around: Callable[[str, Callable[[], Any]], Callable[[], Any]] | None = None
     _calls: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
 
     def calls(self, workloads: Sequence[Workload]) -> dict[str, Callable[[], Any]]:
@@ -217,7 +218,7 @@ class Variant:
             client = self.client()
             self._calls = {w.name: w.make(client) for w in workloads}
             if self.around is not None:
-                self._calls = {name: self.around(call) for name, call in self._calls.items()}
+                self._calls = {name: self.around(name, call) for name, call in self._calls.items()}
         return self._calls
 
 
@@ -249,13 +250,18 @@ class Results:
     baseline: str
     spans_per_call: dict[str, float] = field(default_factory=dict)
     every_span: Estimate | None = None  # what instrument() adds to every span of the app (overhead.py)
+    sdk_work: dict[str, str] = field(default_factory=dict)  # what a call asks of the SDK (overhead.py)
 
     def plain(self, workload: str) -> float:
         return statistics.median(self.blocks[self.baseline][workload])
 
     def overhead(self, variant: str, workload: str) -> Estimate:
-        pairs = zip(self.blocks[variant][workload], self.blocks[self.baseline][workload], strict=True)
-        return Estimate.of([mine - base for mine, base in pairs])
+        return self.difference(variant, self.baseline, workload)
+
+    def difference(self, variant: str, other: str, workload: str) -> Estimate:
+        """``variant`` minus ``other``, paired by round (both blocks timed in the same round)."""
+        pairs = zip(self.blocks[variant][workload], self.blocks[other][workload], strict=True)
+        return Estimate.of([mine - theirs for mine, theirs in pairs])
 
     def floor_s(self) -> float:
         return statistics.median(self.floor)
@@ -280,6 +286,24 @@ def timed(fn: Callable[[], Any], calls: int) -> float:
     for _ in range(calls):
         fn()
     return (clock() - start) / calls
+
+
+def orders(n: int) -> list[tuple[int, ...]]:
+    """The variants' orders, one per round, cycled: a balanced Latin square (Williams design).
+
+    Each variant is at each position once per cycle and, for even ``n``, right after each other
+    variant exactly once (odd ``n`` adds the mirrored square to get there), so the position in
+    the round and the variant timed just before (warm or churned caches) weigh on all alike.
+    Cycling through every permutation did that too, but only once all ``n!`` had been run: with
+    6 variants a 2 s run (~20 rounds) covered 20 of the 720, all with the same two variants
+    first, and a 60 s run (~520 rounds) not one cycle. The square's cycle is ``n`` rounds (``2n``
+    when odd): 6 in overhead.py.
+    """
+    first = [0] + [(k + 1) // 2 if k % 2 else n - k // 2 for k in range(1, n)]  # 0, 1, n-1, 2, n-2 ...
+    square = [tuple((v + shift) % n for v in first) for shift in range(n)]
+    if n % 2:
+        square += [row[::-1] for row in square]
+    return square
 
 
 def interleave(
@@ -310,10 +334,10 @@ def interleave(
     gc.freeze()
     blocks: dict[str, dict[str, list[float]]] = {v.name: {w.name: [] for w in workloads} for v in variants}
     floors: list[float] = []
-    orders = list(itertools.permutations(range(len(variants))))
+    cycle = orders(len(variants))
     deadline = time.monotonic() + seconds
     while len(floors) < min_rounds or time.monotonic() < deadline:
-        order = orders[len(floors) % len(orders)]
+        order = cycle[len(floors) % len(cycle)]
         for workload in workloads:
             for index in order:
                 variants[index].enter()
