@@ -251,6 +251,7 @@ class Results:
     spans_per_call: dict[str, float] = field(default_factory=dict)
     every_span: Estimate | None = None  # what instrument() adds to every span of the app (overhead.py)
     sdk_work: dict[str, str] = field(default_factory=dict)  # what a call asks of the SDK (overhead.py)
+    notes: list[str] = field(default_factory=list)  # more lines for the table's head
 
     def plain(self, workload: str) -> float:
         return statistics.median(self.blocks[self.baseline][workload])

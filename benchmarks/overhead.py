@@ -471,7 +471,8 @@ def table(results: Results, workloads: tuple[Workload, ...] = WORKLOADS, markdow
         f" targets: overhead <= {TARGET_RECORDING} x floor, sampled out <= {TARGET_SAMPLED_OUT} x floor;"
         " spans = spans exported per call"
     )
-    return head + extra + "\n\n" + render(rows, markdown)
+    notes = "".join("\n" + note for note in results.notes)
+    return head + extra + notes + "\n\n" + render(rows, markdown)
 
 
 def _interval(estimate: Estimate) -> str:
@@ -518,11 +519,50 @@ def every_span_cost(ready: Setup, seconds: float, block_s: float) -> Estimate:
     return results.overhead("app provider", "span")
 
 
+def sampled_out_minimum(
+    ready: Setup, seconds: float, block_s: float, workload: str = WORKLOADS[0].name
+) -> str:
+    """The least a sampled-out call can ask of the SDK, in a warm loop next to the floor: the span's
+    sampling decision (start and end, sampled out) and the duration record every call owes its
+    metric (semconv's ``gen_ai.client.operation.duration``), with the captured call's arguments."""
+    active = runtime.ACTIVE
+    assert active is not None
+    calls = ready.captures[workload][False]
+    name, start = calls[0].args[0], calls[0].kwargs
+    amount, labels = next(c.args for c in calls if c.target == "duration")
+    sampler = ready.pipeline.sampler
+
+    def unsampled() -> None:
+        sampler.recording = False
+
+    def operation(fn: Callable[[], Any]) -> Callable[[], Callable[[], Any]]:
+        return lambda: fn
+
+    ops = [
+        Variant("nothing", unsampled, operation(lambda: None)),
+        Variant("span", unsampled, operation(lambda: active.tracer.start_span(name, **start).end())),
+        Variant("record", unsampled, operation(lambda: active.duration.record(amount, labels))),
+    ]
+    floor = ready.pipeline.floor()
+    op = Workload("op", lambda fn: fn)
+    results = interleave(ops, [op], Variant("floor", lambda: None, lambda: floor), seconds, block_s)
+    sampler.recording = True
+    per_floor = results.floor_s()
+    span, record = results.overhead("span", "op").median, results.overhead("record", "op").median
+    return (
+        f"sampled out, the SDK's least (warm loop, {workload}'s arguments): sampling decision"
+        f" {span * 1e6:.1f} us ({span / per_floor:.2f} x floor) + duration record with {len(labels)} labels"
+        f" {record * 1e6:.1f} us ({record / per_floor:.2f} x floor) = {(span + record) / per_floor:.2f}"
+        f" x floor; target for the whole call {TARGET_SAMPLED_OUT}"
+    )
+
+
 def measure(seconds: float, block_ms: float, workloads: tuple[Workload, ...] = WORKLOADS) -> Results:
     ready = setup(MockApi())
     try:
         results_every_span = every_span_cost(ready, max(2.0, seconds / 10), block_ms / 1000)
         sdk = {name: sdk_work(calls[True]) for name, calls in capture(ready, workloads).items()}
+        minimum = sampled_out_minimum(ready, max(2.0, seconds / 10), block_ms / 1000)
         spans = spans_per_call(ready, workloads)
         results = interleave(
             ready.variants,
@@ -541,6 +581,7 @@ def measure(seconds: float, block_ms: float, workloads: tuple[Workload, ...] = W
     results.spans_per_call = spans["recording"]
     results.sdk_work = sdk
     results.every_span = results_every_span
+    results.notes.append(minimum)
     return results
 
 

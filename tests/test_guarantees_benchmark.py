@@ -49,6 +49,8 @@ def test_overhead_benchmark_prints_the_table() -> None:
     lines = done.stdout.splitlines()
     assert re.match(rf"floor: one span with 15 attributes, .*: {NUMBER} us", lines[0]), lines[0]
     assert any(line.startswith("SDK alone: the same spans, events and metric records") for line in lines)
+    least = rf"sampled out, the SDK's least .*: sampling decision {NUMBER} us .* = {NUMBER} x floor; target"
+    assert any(re.match(least, line) for line in lines), done.stdout[:2000]
     header = next((cells(line) for line in lines if line.startswith("call ")), None)
     assert header is not None, done.stdout
     for column in (*SDK_COLUMNS, *OWN_COLUMNS):
