@@ -180,3 +180,26 @@ def test_a_poll_that_repeats_the_last_status_is_not_read_again(
     assert len(span.attributes[sc.REQUEST_IDS]) == 6  # the create and every poll, repeats included
     assert [e.attributes[sc.RUN_STATUS] for e in span.events] == ["queued", "in_progress", "completed"]
     assert span.attributes[sc.RUN_TOTAL_TIME] >= 0 and span.attributes[sc.USAGE_INPUT_TOKENS] > 0
+
+
+def test_a_sampled_out_helper_still_counts_its_polls(strict_guard: None) -> None:
+    """Metrics count every run whatever the trace sampler decides; the helper's calls read nothing."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    from mock_api import MockApi
+
+    telemetry = Telemetry()
+    telemetry.tracer_provider.sampler = ALWAYS_OFF
+    assistant_telemetry.instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    try:
+        runs = MockApi(polls=4).client().beta.threads.runs
+        assert runs.create_and_poll(thread_id="thread_1", assistant_id="asst_1").status == "completed"
+    finally:
+        assistant_telemetry.uninstrument()
+    assert telemetry.spans == []
+    (polls,) = telemetry.metric_points(sc.METRIC_RUN_POLLS)
+    assert polls.count == 1 and polls.sum == 4
+    (duration,) = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)  # the helper's, not its calls'
+    assert duration.count == 1 and duration.attributes[sc.OPERATION_NAME] == "process_thread_run"

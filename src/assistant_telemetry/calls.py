@@ -335,7 +335,8 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         lifecycle.counted_poll()
     # A helper nested in a helper (create_and_poll -> poll) is always folded in.
     if lifecycle is not None and (spec.kind == LIFECYCLE or not active.settings.inner_spans):
-        return InnerCall(lifecycle, spec)
+        # A sampled-out helper's span takes nothing from its calls: they only count (above).
+        return InnerCall(lifecycle, spec) if lifecycle.recording else None
     try:
         attrs = spec.client(getattr(instance, "_client", None), active.settings)
         attrs[sc.OPERATION_NAME] = spec.operation
