@@ -260,8 +260,10 @@ def test_streamed_chat_works_unchanged_and_its_chunks_carry_the_annotations(
     assert attrs[key("prompt", "jailbreak", "detected")] is True  # from the first, id-less chunk
     assert attrs[key("completion", "violence", "severity")] == "medium"  # from the annotation chunk
     assert attrs[sc.CONTENT_FILTER_OUTCOME] == "annotated"
-    span = telemetry.one("chat").attributes  # the call's span: headers and request, stream unread
+    span = telemetry.one("chat").attributes  # the call's span lived with the stream and read it too
     assert span[sc.AZURE_DEPLOYMENT] == DEPLOYMENT and UUID.fullmatch(span[sc.AZURE_SERVICE_REQUEST_ID])
+    assert span[sc.RESPONSE_FINISH_REASONS] == ("stop",) and span[sc.USAGE_OUTPUT_TOKENS] == 7
+    assert span[sc.CONTENT_FILTER_OUTCOME] == "annotated"
 
 
 def test_async_stream_works_unchanged(telemetry: Any, sim: Any) -> None:

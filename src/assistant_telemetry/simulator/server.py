@@ -120,7 +120,8 @@ class Simulator:
             self._app.runs.timing = (queue_s, execution_s)
 
     def next_content_filter(self, *profiles: str) -> None:
-        """Queue Azure content filter profiles (chat.FILTER_PROFILES) for the next Azure chat calls."""
+        """Queue Azure content filter profiles (chat.FILTER_PROFILES) for the next Azure chat calls
+        and response creates (FIFO, one each)."""
         with self._app.store.lock:
             self._app.queue_chat_filters(*profiles)
 
