@@ -219,6 +219,8 @@ OPENAI_API_TYPE: Final = "openai.api.type"  # semconv's OpenAI attribute: "respo
 API_TYPE_RESPONSES = "responses"
 # An execution is an Assistants run or a response: one set of names for both (runs keep theirs too).
 EXECUTION_KIND: Final = _NS + "execution.kind"  # the object type: thread.run | response
+EXECUTION_KIND_RUN = "thread.run"
+EXECUTION_KIND_RESPONSE = "response"
 EXECUTION_STATUS: Final = _NS + "execution.status"  # queued | in_progress | ... | completed (same words)
 EXECUTION_ERROR_CODE: Final = _NS + "execution.error_code"  # run last_error.code | response error.code
 EXECUTION_INCOMPLETE_REASON: Final = _NS + "execution.incomplete_reason"

@@ -155,7 +155,7 @@ _EXECUTION_TWINS = (
 
 def execution_twins(attrs: Attributes) -> None:
     if sc.RUN_STATUS in attrs:
-        attrs[sc.EXECUTION_KIND] = "thread.run"
+        attrs[sc.EXECUTION_KIND] = sc.EXECUTION_KIND_RUN
     for run_key, key in _EXECUTION_TWINS:
         if run_key in attrs:
             attrs[key] = attrs[run_key]

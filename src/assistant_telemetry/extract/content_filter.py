@@ -175,7 +175,6 @@ def incomplete_reason_attributes(attrs: Attributes) -> None:
 # --- the counter: one measurement per notable result ------------------------------------------
 
 _METRIC_CONTEXT_KEYS = (sc.PROVIDER_NAME, sc.AZURE_DEPLOYMENT)
-_RESPONSE_KIND = "response"  # extract/responses.RESPONSE_KIND (which imports this module)
 
 
 def metric_points(attrs: Attributes, run_claimed: bool = True) -> list[dict[str, Any]]:
@@ -191,7 +190,7 @@ def metric_points(attrs: Attributes, run_claimed: bool = True) -> list[dict[str,
     failed = attrs.get(sc.CONTENT_FILTER_ERROR) is True
     if outcome is None and not failed:
         return []
-    from_response = attrs.get(sc.EXECUTION_KIND) == _RESPONSE_KIND
+    from_response = attrs.get(sc.EXECUTION_KIND) == sc.EXECUTION_KIND_RESPONSE
     from_run = from_response or sc.RUN_ID in attrs or sc.MESSAGE_ID in attrs
     if from_run and not run_claimed and (from_response or outcome != BLOCKED_PROMPT):
         return []

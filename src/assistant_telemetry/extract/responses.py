@@ -26,7 +26,6 @@ from .content_filter import COMPLETION, CONTENT_FILTER, blocked, response_filter
 from .fields import Attributes, code, field, integer, items, put, strings, text, timestamp
 
 TERMINAL_RESPONSE_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete"})
-RESPONSE_KIND = "response"  # the execution kind (the object type), as runs are "thread.run"
 
 
 def object_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
@@ -45,7 +44,7 @@ def response_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
     put(attrs, sc.RESPONSE_ID, text(field(obj, "id")))
     status = code(field(obj, "status"))
     if status is not None:
-        attrs[sc.EXECUTION_KIND] = RESPONSE_KIND
+        attrs[sc.EXECUTION_KIND] = sc.EXECUTION_KIND_RESPONSE
         attrs[sc.EXECUTION_STATUS] = status
     put(attrs, sc.RESPONSE_MODEL, text(field(obj, "model")))
     put(attrs, sc.CONVERSATION_ID, conversation_id(field(obj, "conversation")))
