@@ -210,7 +210,8 @@ def test_queue_time_only_for_responses_this_process_created(
     """A resumed stream replays a response's old events: only the create's answer starts the clock."""
     created = client.responses.create(model="gpt-4o", input="x", background=True)
     with client.responses.with_streaming_response.create(model="gpt-4o", input="y", background=True) as raw:
-        unseen = raw.parse()  # created here, but its body is the app's: the instrumentation never read it
+        # created here, but read as bytes by the app: the instrumentation never saw its body
+        unseen = openai.types.responses.Response.model_validate_json(b"".join(raw.iter_bytes()))
     for response_id in (created.id, unseen.id):
         list(client.responses.retrieve(response_id, stream=True))
     resumed = {s.attributes[sc.RESPONSE_ID]: s.attributes for s in telemetry.named("get_response")}

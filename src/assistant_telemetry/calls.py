@@ -359,6 +359,13 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
 
 def finish(call: Active, result: Any) -> None:
     """Read the result into the span, end it, record metrics, restore the context."""
+    if not call.streaming:  # else what the app holds (a stream, a raw body) reads it later
+        read_result(call, result)
+    _close(call)
+
+
+def read_result(call: Active, result: Any) -> None:
+    """The result's attributes (and the items it carries) onto the span."""
     try:
         if call.recording and not call.repeats(result):
             attrs: dict[str, Any] = {}
@@ -369,7 +376,6 @@ def finish(call: Active, result: Any) -> None:
                 call.observe_result(read)
     except Exception as error:
         internal_error(error, "result")
-    _close(call)
 
 
 def azure_deployment_from_model(known: dict[str, Any], attrs: dict[str, Any]) -> None:

@@ -104,6 +104,8 @@ STREAM_EVENTS: Final = _NS + "stream.events"
 STREAM_TIME_TO_FIRST_EVENT: Final = _NS + "stream.time_to_first_event_s"
 STREAM_TIME_TO_FIRST_DELTA: Final = _NS + "stream.time_to_first_delta_s"  # first message text delta
 STREAM_OUTCOME: Final = _NS + "stream.outcome"  # completed | ended | abandoned | dropped | error
+# A with_streaming_response body that is not a stream: read (parse/read/json/text), abandoned, dropped.
+BODY_OUTCOME: Final = _NS + "body.outcome"
 RUN_MESSAGE_IDS: Final = _NS + "run.message_ids"  # messages a streamed run created
 RUN_STEP_IDS: Final = _NS + "run.step_ids"  # steps a streamed run created
 RUN_CREATED_IDS_CAP: Final = 32

@@ -11,6 +11,12 @@ proxy, so each event passes one observer; nothing is buffered. The span ends exa
 
 Stream helpers (``runs.stream`` ...) return a manager whose ``with`` block makes the request:
 ``StreamManagerProxy`` opens the span on enter; the stream's close (the manager's exit) ends it.
+
+Raw bodies (``with_raw_response`` with ``stream=True``, every ``with_streaming_response``) reach the
+app unread: a ``BodyProxy`` owns the span until the app reads the body. ``.parse()`` of a stream
+returns it observed (the same proxy each time, as the SDK returns the same stream); a parsed JSON
+body is read like a plain call's result, the very object the SDK parsed (``.read()``, ``.json()``
+and ``.text()`` end it too). Closed or garbage-collected unread, the span ends ``abandoned``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 import wrapt
 
 from . import semconv as sc
-from .calls import Call, azure_deployment_from_model, fail, finish, record_error, start
+from .calls import Call, azure_deployment_from_model, fail, finish, read_result, record_error, start
 from .extract.assistants import (
     TERMINAL_ITEM_STATUSES,
     TERMINAL_RUN_STATUSES,
@@ -264,17 +270,21 @@ class ChatChunks(StreamObserver):
 
 def adopt(call: Call, stream: Any) -> Any:
     """Give ``call``'s span to ``stream`` (the SDK's Stream or AsyncStream): a proxy owns it now."""
-    make_observer = call.spec.stream
-    if make_observer is None or call.streaming:
+    if call.spec.stream is None or call.streaming:
         return stream
+    proxy = _observed(call, stream, call.spec.stream)
+    if proxy is not stream:
+        call.streaming = True
+    return proxy
+
+
+def _observed(call: Call, stream: Any, make_observer: Callable[[Call], StreamObserver]) -> Any:
     try:
         observer = make_observer(call)
-        proxy = (AsyncStreamProxy if hasattr(stream, "__anext__") else StreamProxy)(stream, observer)
+        return (AsyncStreamProxy if hasattr(stream, "__anext__") else StreamProxy)(stream, observer)
     except Exception as error:
         internal_error(error, "stream")
         return stream
-    call.streaming = True
-    return proxy
 
 
 class _ObservedStream(wrapt.ObjectProxy):
@@ -397,3 +407,175 @@ class AsyncStreamManagerProxy(wrapt.ObjectProxy):
 
     async def __aexit__(self, *exc_info: Any) -> Any:
         return await self.__wrapped__.__aexit__(*exc_info)
+
+
+_RAW_BODIES = frozenset({"APIResponse", "AsyncAPIResponse"})  # with_streaming_response: nothing read yet
+
+
+def adopt_body(call: Any, response: Any, sse: bool) -> Any:
+    """``call``'s span waits for the app to read ``response`` (a raw SSE stream or unread JSON body).
+
+    ``with_raw_response`` without a stream read its body already (``finish`` parses it; the SDK
+    caches the model it returns): it is left alone.
+    """
+    if type(call) is not Call or call.streaming:  # a poll helper's or a stream's span: not ours to hold
+        return response
+    names = {cls.__name__ for cls in type(response).__mro__}
+    if not (names & _RAW_BODIES or (sse and "LegacyAPIResponse" in names)):
+        return response
+    try:
+        body = _Body(call, sse)
+        if "AsyncAPIResponse" in names:
+            proxy: BodyProxy = AsyncStreamingBodyProxy(response, body)
+        elif "APIResponse" in names:
+            proxy = StreamingBodyProxy(response, body)
+        else:
+            proxy = BodyProxy(response, body)
+    except Exception as error:
+        internal_error(error, "stream")
+        return response
+    call.streaming = True
+    return proxy
+
+
+class _Body:
+    """What a raw body's span knows: the stream parsed from it, or whether it was read."""
+
+    __slots__ = ("call", "ended", "observer", "source", "sse", "stream")
+
+    def __init__(self, call: Call, sse: bool):
+        self.call = call
+        self.sse = sse
+        self.ended = False
+        self.source: Any = None  # the SDK's stream parse() returned first
+        self.stream: Any = None  # ... and the observed proxy the app got for it
+        self.observer: StreamObserver | None = None
+
+    def parsed(self, result: Any) -> Any:
+        """What ``parse()`` returned, given to the app: a stream observed, a model read into the span."""
+        if not self.sse:
+            self.read(result)
+            return result
+        if self.source is None and not self.ended:
+            self.observer = (self.call.spec.stream or StreamObserver)(self.call)
+            try:
+                proxy = (AsyncStreamProxy if hasattr(result, "__anext__") else StreamProxy)(result, self.observer)
+            except Exception as error:
+                internal_error(error, "stream")
+                return result
+            self.source, self.stream = result, proxy
+        return self.stream if result is self.source else result
+
+    def read(self, result: Any) -> None:
+        if not self.ended:
+            read_result(self.call, result)
+            self.end("read")
+
+    def end(self, outcome: str) -> None:
+        """The body's end: a stream's observer decides (it may have settled); else the span ends here."""
+        if self.ended:
+            return
+        self.ended = True
+        if self.sse:
+            (self.observer or StreamObserver(self.call)).end(ABANDONED if outcome == "read" else outcome)
+            return
+        try:
+            self.call.annotate({sc.BODY_OUTCOME: outcome})
+            self.call.end()
+        except Exception as error:
+            internal_error(error, "end")
+
+    def fail(self, error: BaseException) -> None:
+        if not self.ended:
+            record_error(self.call, error)
+            self.end(DROPPED)
+
+    def abandoned(self) -> None:
+        """The raw response was garbage-collected: a stream parsed from it lives on, and ends itself."""
+        if self.source is None:
+            self.end(ABANDONED)
+
+
+class BodyProxy(wrapt.ObjectProxy):
+    """``with_raw_response``'s ``LegacyAPIResponse`` of a stream: ``parse()`` (sync, also on the async
+    client) returns the stream, observed."""
+
+    def __init__(self, response: Any, body: _Body):
+        super().__init__(response)
+        self._self_body = body
+        weakref.finalize(self, body.abandoned)
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = self.__wrapped__.parse(*args, **kwargs)
+        except BaseException as error:
+            self._self_body.fail(error)
+            raise
+        return self._self_body.parsed(result)
+
+
+class StreamingBodyProxy(BodyProxy):
+    """``with_streaming_response``'s ``APIResponse``: the body is read by parse/read/json/text; the
+    manager's exit closes it."""
+
+    def _self_reading(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            value = getattr(self.__wrapped__, name)(*args, **kwargs)
+        except BaseException as error:
+            self._self_body.fail(error)
+            raise
+        if not self._self_body.sse:  # the body is in memory now: the SDK parses it once (cached)
+            self._self_body.read(self.__wrapped__.parse())
+        return value
+
+    def read(self) -> Any:
+        return self._self_reading("read")
+
+    def text(self) -> Any:
+        return self._self_reading("text")
+
+    def json(self) -> Any:
+        return self._self_reading("json")
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_body.end(ABANDONED)
+
+
+class AsyncStreamingBodyProxy(BodyProxy):
+    """The async twin: ``parse()``, ``read()``, ``json()``, ``text()`` and ``close()`` are awaited."""
+
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = await self.__wrapped__.parse(*args, **kwargs)
+        except BaseException as error:
+            self._self_body.fail(error)
+            raise
+        return self._self_body.parsed(result)
+
+    async def _self_reading(self, name: str) -> Any:
+        try:
+            value = await getattr(self.__wrapped__, name)()
+        except BaseException as error:
+            self._self_body.fail(error)
+            raise
+        if not self._self_body.sse:
+            self._self_body.read(await self.__wrapped__.parse())
+        return value
+
+    async def read(self) -> Any:
+        return await self._self_reading("read")
+
+    async def text(self) -> Any:
+        return await self._self_reading("text")
+
+    async def json(self) -> Any:
+        return await self._self_reading("json")
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_body.end(ABANDONED)

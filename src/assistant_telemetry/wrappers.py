@@ -17,7 +17,7 @@ from .calls import Active, fail, finish, start
 from .extract.http import response_attributes
 from .guard import internal_error
 from .spec import Operation
-from .streams import adopt
+from .streams import adopt, adopt_body
 
 Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 
@@ -121,7 +121,7 @@ def response_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: di
     if call.recording:
         _read_response(call, kwargs)
     result = wrapped(*args, **kwargs)
-    return adopt(call, result) if kwargs.get("stream") and hasattr(result, "__next__") else result
+    return _owner(call, result, bool(kwargs.get("stream")), "__next__")
 
 
 async def async_response_hook(
@@ -133,4 +133,11 @@ async def async_response_hook(
     if call.recording:
         _read_response(call, kwargs)
     result = await wrapped(*args, **kwargs)
-    return adopt(call, result) if kwargs.get("stream") and hasattr(result, "__anext__") else result
+    return _owner(call, result, bool(kwargs.get("stream")), "__anext__")
+
+
+def _owner(call: Any, result: Any, sse: bool, step: str) -> Any:
+    """What the app gets, owning the span while it reads: the stream, or a raw body still unread."""
+    if sse and hasattr(result, step):
+        return adopt(call, result)
+    return adopt_body(call, result, sse)

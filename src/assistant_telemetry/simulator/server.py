@@ -44,6 +44,7 @@ class Response:
     body: Json | None = None
     events: list[Event] | None = None
     drop_after: int | None = None  # close the connection mid-stream after this many events
+    pace: tuple[float, float] = (0.0, 0.0)  # (seconds before a JSON body, seconds between events)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -57,6 +58,7 @@ class Simulator:
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._served = 0
+        self._pace = (0.0, 0.0)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -119,6 +121,12 @@ class Simulator:
         with self._app.store.lock:
             self._app.runs.timing = (queue_s, execution_s)
 
+    def pace(self, body_s: float = 0.0, event_s: float = 0.0) -> None:
+        """Answers from now on take real time after their headers: ``body_s`` before a JSON body,
+        ``event_s`` between a stream's events (what a model's tokens take); (0, 0) turns it off."""
+        with self._lock:
+            self._pace = (body_s, event_s)
+
     def next_content_filter(self, *profiles: str) -> None:
         """Queue Azure content filter profiles (chat.FILTER_PROFILES) for the next Azure chat calls
         and response creates (FIFO, one each)."""
@@ -141,6 +149,8 @@ class Simulator:
             self._app.runs.outcomes.clear()
             self._app.runs.timing = (0, 0)
             self._app.chat_filters.clear()
+        with self._lock:
+            self._pace = (0.0, 0.0)
 
     def add_fault(
         self,
@@ -187,6 +197,8 @@ class Simulator:
             **self._headers(response, served, started, azure, path, headers),
             **response.headers,
         }
+        with self._lock:
+            response.pace = self._pace
         return response
 
     def _answer(self, method: str, path: str, prefix: str | None, query_string: str, raw: bytes) -> Response:
@@ -315,11 +327,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, response: Response) -> None:
         payload = json.dumps(response.body).encode()
         self._send_head(response, "application/json", {"content-length": str(len(payload))})
+        if response.pace[0]:
+            self.wfile.flush()  # the headers arrive now, the body later
+            time.sleep(response.pace[0])
         self.wfile.write(payload)
 
     def _send_events(self, response: Response) -> None:
         self._send_head(response, "text/event-stream; charset=utf-8", {"transfer-encoding": "chunked"})
         for index, event in enumerate(response.events or []):
+            if index and response.pace[1]:
+                time.sleep(response.pace[1])
             if index == response.drop_after:
                 # Leave the chunked body unterminated so the client sees a broken, not a finished, stream.
                 self.close_connection = True
