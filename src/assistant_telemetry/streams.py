@@ -459,7 +459,9 @@ class _Body:
         if self.source is None and not self.ended:
             self.observer = (self.call.spec.stream or StreamObserver)(self.call)
             try:
-                proxy = (AsyncStreamProxy if hasattr(result, "__anext__") else StreamProxy)(result, self.observer)
+                proxy = (AsyncStreamProxy if hasattr(result, "__anext__") else StreamProxy)(
+                    result, self.observer
+                )
             except Exception as error:
                 internal_error(error, "stream")
                 return result
