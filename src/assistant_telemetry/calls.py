@@ -109,9 +109,14 @@ class Call:
         """Attributes for the span. They reach it in one ``set_attributes`` when it ends: the SDK
         locks and validates on every write, and a poll loop would rewrite the same keys each poll."""
         if attrs:
-            if sc.EXECUTION_STATUS in attrs and not self.run_claimed:
-                creating = sc.RESPONSE_ID not in self.attrs  # a create's first answer: no id asked for
-                self.run_claimed = self.runtime.outcomes.settle(attrs, creating)
+            if sc.EXECUTION_STATUS in attrs:
+                outcomes = self.runtime.outcomes
+                if not self.run_claimed:
+                    creating = sc.RESPONSE_ID not in self.attrs  # a create's first answer: no id asked for
+                    self.run_claimed = outcomes.settle(attrs, creating)
+                if outcomes.transition(attrs):
+                    status = attrs[sc.EXECUTION_STATUS]
+                    self.span.add_event(sc.EVENT_EXECUTION_STATUS, {sc.EXECUTION_STATUS: status})
             self.pending.update(attrs)
             self.attrs.update(attrs)
             if self.lifecycle is not None:

@@ -64,6 +64,7 @@ class Outcomes:
         self._last_user: OrderedDict[str, tuple[float, str]] = OrderedDict()
         # background response id -> [first seen queued, first seen past queued] (monotonic seconds)
         self._queues: OrderedDict[str, list[float | None]] = OrderedDict()
+        self.statuses = Remembered(sc.EXECUTION_STATUSES_CAP)  # background (response id, status) seen
         self._lock = threading.Lock()
 
     def settle(self, attrs: dict[str, Any], creating: bool = False) -> bool:
@@ -75,6 +76,15 @@ class Outcomes:
         if attrs.get(sc.RESPONSE_BACKGROUND) is True:
             self._watch_queue(attrs, status, creating)
         return status in TERMINAL_EXECUTION_STATUSES and self.claim_run(attrs)
+
+    def transition(self, attrs: dict[str, Any]) -> bool:
+        """A background response seen in a status for the first time: the span that sees it gets the
+        transition, once per (response, status) whatever the polling (each poll sees it again)."""
+        response_id = attrs.get(sc.RESPONSE_ID)
+        status = attrs.get(sc.EXECUTION_STATUS)
+        if attrs.get(sc.RESPONSE_BACKGROUND) is not True or not isinstance(response_id, str):
+            return False
+        return isinstance(status, str) and self.statuses.first((response_id, status))
 
     def claim_run(self, attrs: dict[str, Any]) -> bool:
         """True for the first span to see this execution finished; others lose its timings."""

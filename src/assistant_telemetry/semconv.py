@@ -235,6 +235,9 @@ METRIC_EXECUTION_DURATION: Final = _NS + "execution.duration"
 METRIC_EXECUTION_QUEUE_TIME: Final = _NS + "execution.queue_time"
 METRIC_EXECUTION_ACTIVE_TIME: Final = _NS + "execution.active_time"
 WATCHED_QUEUES_CAP: Final = 10_000  # background responses whose time in the queue is being observed
+# A background response's status seen for the first time by this process (create, retrieve, stream).
+EVENT_EXECUTION_STATUS: Final = _NS + "execution.status_change"
+EXECUTION_STATUSES_CAP: Final = 10_000  # (response id, status) pairs already reported as transitions
 RESPONSE_PREVIOUS_ID: Final = _NS + "response.previous_response_id"  # the chain, without a conversation
 RESPONSE_BACKGROUND: Final = _NS + "response.background"
 RESPONSE_INPUT_ITEMS: Final = _NS + "response.input_items"  # how many input items, never their content

@@ -10,7 +10,7 @@ of asking for tools); ``expired`` has no Responses equivalent and fails like ``f
 
 A plain response is answered in its final status. A ``background`` one is created ``queued``
 and moves one status per retrieve (``in_progress``, then its outcome), as runs do under
-polling; ``cancel`` stops it. ``stream: true`` (on create, or on retrieve to resume) sends the
+polling, or every ``Simulator.background_polls(n)`` retrieves; ``cancel`` stops it. ``stream: true`` (on create, or on retrieve to resume) sends the
 events of driving the response to its end. Input items join the response's conversation
 when it is created, output items when it finishes. Objects are kept in their wire shapes
 (checked against OpenAI's OpenAPI description in tests/test_responses_simulator.py).
@@ -73,6 +73,7 @@ class Entry:
     pending: list[str] = field(default_factory=list)
     log: list[Event] = field(default_factory=list)  # every event so far: a resumed stream replays them
     completion_filter: Json | None = None  # Azure: the completion's filter results, served at the end
+    held: int = 0  # retrieves answered in the current status so far (State.polls_per_status)
 
 
 @dataclass
@@ -80,6 +81,7 @@ class State:
     responses: dict[str, Entry] = field(default_factory=dict)
     conversations: dict[str, Json] = field(default_factory=dict)
     items: dict[str, dict[str, Json]] = field(default_factory=dict)  # conversation id -> items in order
+    polls_per_status: int = 1  # retrieves a background response answers queued, then in_progress
 
 
 _STATES: weakref.WeakKeyDictionary[App, State] = weakref.WeakKeyDictionary()
@@ -393,8 +395,19 @@ def get_response(app: App, req: Request) -> Reply:
     entry = get_entry(app, req.params["response_id"])
     if _streaming(req):
         return _reply(stream_events(app, entry))
-    advance(app, entry)  # polling is the clock, as for runs
+    poll(app, entry)
     return Reply(entry.response)
+
+
+def poll(app: App, entry: Entry) -> None:
+    """Polling is the clock, as for runs: a background response answers ``polls_per_status``
+    retrieves queued, as many in_progress, then its outcome (a real one takes seconds in each)."""
+    hold = state(app).polls_per_status
+    if entry.pending and entry.response["background"] and entry.held + 1 < hold:
+        entry.held += 1
+        return
+    entry.held = 0
+    advance(app, entry)
 
 
 @route("DELETE", "/responses/{response_id}")

@@ -127,6 +127,12 @@ class Simulator:
         with self._lock:
             self._pace = (body_s, event_s)
 
+    def background_polls(self, per_status: int = 1) -> None:
+        """Background responses from now on answer ``per_status`` retrieves queued, as many
+        in_progress, then their outcome (1: one status per retrieve)."""
+        with self._app.store.lock:
+            responses.state(self._app).polls_per_status = max(1, per_status)
+
     def next_content_filter(self, *profiles: str) -> None:
         """Queue Azure content filter profiles (chat.FILTER_PROFILES) for the next Azure chat calls
         and response creates (FIFO, one each)."""
@@ -149,6 +155,7 @@ class Simulator:
             self._app.runs.outcomes.clear()
             self._app.runs.timing = (0, 0)
             self._app.chat_filters.clear()
+            responses.state(self._app).polls_per_status = 1
         with self._lock:
             self._pace = (0.0, 0.0)
 
