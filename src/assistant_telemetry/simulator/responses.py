@@ -10,8 +10,9 @@ of asking for tools); ``expired`` has no Responses equivalent and fails like ``f
 
 A plain response is answered in its final status. A ``background`` one is created ``queued``
 and moves one status per retrieve (``in_progress``, then its outcome), as runs do under
-polling, or every ``Simulator.background_polls(n)`` retrieves; ``cancel`` stops it. ``stream: true`` (on create, or on retrieve to resume) sends the
-events of driving the response to its end. Input items join the response's conversation
+polling, or every ``Simulator.background_polls(n)`` retrieves; ``cancel`` stops it.
+``stream: true`` (on create, or on retrieve to resume) sends the events of driving the
+response to its end. Input items join the response's conversation
 when it is created, output items when it finishes. Objects are kept in their wire shapes
 (checked against OpenAI's OpenAPI description in tests/test_responses_simulator.py).
 
