@@ -39,6 +39,7 @@ SURFACE_TESTS=(
   tests/test_openai_assistants.py tests/test_run_lifecycle.py tests/test_streams.py
   tests/test_run_outcomes.py tests/test_never_content.py
   tests/test_azure_ai_agents.py tests/test_azure_ai_agents_streams.py tests/test_openai_responses.py
+  tests/test_raw_streaming_responses.py tests/test_background_responses.py
 )
 
 failed=()
