@@ -154,6 +154,12 @@ def sync_calls(api: MockApi) -> list[Callable[[], Any]]:
             stream.until_done()
             return [stream.get_final_run(), *stream.get_final_messages()]
 
+    def streamed_body(resource: Any, **kwargs: Any) -> Any:
+        """``with_streaming_response``: the body read inside the block (parsed, or its events)."""
+        with resource.with_streaming_response.create(**kwargs) as response:
+            parsed = response.parse()
+            return list(parsed) if kwargs.get("stream") else parsed
+
     def fail_then(status: int, body: Any, path: str, call: Callable[[], Any]) -> Callable[[], Any]:
         def failing() -> Any:
             api.fail(status, body, path=path, times=1)
@@ -223,6 +229,12 @@ def sync_calls(api: MockApi) -> list[Callable[[], Any]]:
         lambda: c.conversations.items.create("conv_1", items=[{"role": "user", "content": "Hello?"}]),
         lambda: c.conversations.delete("conv_1"),
         lambda: c.chat.completions.create(model="gpt-4o", messages=USER),
+        # Raw bodies the span waits for: a raw stream, a streaming-response body and stream.
+        lambda: list(
+            c.responses.with_raw_response.create(model="gpt-4o", input="Hello?", stream=True).parse()
+        ),
+        lambda: streamed_body(c.responses, model="gpt-4o", input="Hello?"),
+        lambda: streamed_body(c.chat.completions, model="gpt-4o", messages=USER, stream=True),
         lambda: az.chat.completions.create(model="deployment-1", messages=USER),
         lambda: list(
             az.chat.completions.create(
