@@ -224,3 +224,29 @@ def test_seen_only_finished_is_counted_without_a_queue(telemetry: Telemetry, sim
     assert sc.EXECUTION_QUEUE_TIME not in claim.attributes
     assert [s for _, s in transitions(telemetry)] == ["in_progress", "completed"]  # as seen here
     assert telemetry.metric_points(sc.METRIC_EXECUTIONS)[0].value == 1
+
+
+def test_resumed_through_a_raw_stream(telemetry: Telemetry, sim: Any, async_client: Any) -> None:
+    """The Agent Framework's continuation: a background create, then ``with_raw_response.retrieve(
+    stream=True)`` parsed in ``async with``. The resumed stream replays ``queued``: not news."""
+    sim.run_timing(queue_s=1, execution_s=2)
+
+    async def scenario() -> list[Any]:
+        started = await create(async_client)
+        raw = await async_client.responses.with_raw_response.retrieve(started.id, stream=True)
+        async with raw.parse() as stream:
+            return [event async for event in stream]
+
+    events = run(scenario())
+    assert events[-1].type == "response.completed"
+    resumed = telemetry.one("get_response")
+    assert resumed.attributes[sc.STREAM_OUTCOME] == "finished"
+    assert resumed.attributes[sc.RESPONSE_ID] == events[-1].response.id
+    assert transitions(telemetry) == [
+        ("chat", "queued"),
+        ("get_response", "in_progress"),
+        ("get_response", "completed"),
+    ]
+    assert resumed.attributes[sc.EXECUTION_TOTAL_TIME] == 3.0  # it saw the end first
+    assert tokens(telemetry) == Counter({"input": 1, "output": 1})
+    assert_no_canary(telemetry)

@@ -479,7 +479,7 @@ class _Body:
             return
         self.ended = True
         if self.sse:
-            (self.observer or StreamObserver(self.call)).end(ABANDONED if outcome == "read" else outcome)
+            (self.observer or StreamObserver(self.call)).end(outcome)
             return
         try:
             self.call.annotate({sc.BODY_OUTCOME: outcome})
