@@ -409,7 +409,8 @@ class AsyncStreamManagerProxy(wrapt.ObjectProxy):
         return await self.__wrapped__.__aexit__(*exc_info)
 
 
-_RAW_BODIES = frozenset({"APIResponse", "AsyncAPIResponse"})  # with_streaming_response: nothing read yet
+_UNKNOWN: Any = object()
+_BODY_KINDS: dict[type, Any] = {}  # result class -> the proxy its unread body gets (None: not a raw body)
 
 
 def adopt_body(call: Any, response: Any, sse: bool) -> Any:
@@ -420,22 +421,27 @@ def adopt_body(call: Any, response: Any, sse: bool) -> Any:
     """
     if type(call) is not Call or call.streaming:  # a poll helper's or a stream's span: not ours to hold
         return response
-    names = {cls.__name__ for cls in type(response).__mro__}
-    if not (names & _RAW_BODIES or (sse and "LegacyAPIResponse" in names)):
+    kind = _BODY_KINDS.get(type(response), _UNKNOWN)
+    if kind is _UNKNOWN:  # every call's result passes here: its class is looked at once
+        kind = _BODY_KINDS[type(response)] = _body_kind(type(response))
+    if kind is None or (kind is BodyProxy and not sse):
         return response
     try:
-        body = _Body(call, sse)
-        if "AsyncAPIResponse" in names:
-            proxy: BodyProxy = AsyncStreamingBodyProxy(response, body)
-        elif "APIResponse" in names:
-            proxy = StreamingBodyProxy(response, body)
-        else:
-            proxy = BodyProxy(response, body)
+        proxy = kind(response, _Body(call, sse))
     except Exception as error:
         internal_error(error, "stream")
         return response
     call.streaming = True
     return proxy
+
+
+def _body_kind(cls: type) -> type[BodyProxy] | None:
+    names = {base.__name__ for base in cls.__mro__}
+    if "AsyncAPIResponse" in names:
+        return AsyncStreamingBodyProxy
+    if "APIResponse" in names:
+        return StreamingBodyProxy
+    return BodyProxy if "LegacyAPIResponse" in names else None
 
 
 class _Body:
