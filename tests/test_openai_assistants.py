@@ -122,12 +122,13 @@ def test_with_raw_response_is_one_span_with_ids(telemetry: Any, client: Any) -> 
     assert attrs[sc.REQUEST_ID] == raw.headers["x-request-id"]
 
 
-def test_with_streaming_response_records_headers_without_reading_body(telemetry: Any, client: Any) -> None:
+def test_with_streaming_response_reads_the_body_the_app_parses(telemetry: Any, client: Any) -> None:
     with client.beta.threads.with_streaming_response.create() as response:
         thread = response.parse()
+        assert response.parse() is thread  # the SDK's own parse, not a copy
     attrs = telemetry.one("create_thread").attributes
     assert attrs[sc.REQUEST_ID] == response.headers["x-request-id"]
-    assert thread.id  # the body was still there for the app
+    assert attrs[sc.THREAD_ID] == thread.id and attrs[sc.BODY_OUTCOME] == "read"
 
 
 def test_list_span_covers_first_page_only(telemetry: Any, client: Any) -> None:
