@@ -334,3 +334,39 @@ def test_azure_content_filter_outcomes_through_raw_streams(
     }
     assert ("completion", True) in flagged and ("completion", False) in flagged  # blocked, annotated
     assert_no_canary(telemetry)
+
+
+def test_azure_responses_filter_results_match_the_plain_path(
+    telemetry: Telemetry, sim: Any, azure_client: Any
+) -> None:
+    """Azure's ``content_filters`` of a response read through either wrapper, JSON or stream, are the
+    attributes and metric points the plain call gets."""
+    responses = azure_client.responses
+    kwargs = {"model": "resp-raw", "input": CANARY}
+
+    paths = {
+        "plain": lambda: responses.create(**kwargs),
+        "plain_stream": lambda: list(responses.create(**kwargs, stream=True)),
+        "raw": lambda: responses.with_raw_response.create(**kwargs).parse(),
+        "raw_stream": lambda: list(responses.with_raw_response.create(**kwargs, stream=True).parse()),
+    }
+    for path in paths.values():
+        sim.next_content_filter("annotated")
+        path()
+    for stream in (False, True):
+        sim.next_content_filter("annotated")
+        with responses.with_streaming_response.create(**kwargs, stream=stream) as response:
+            parsed = response.parse()
+            if stream:
+                list(parsed)
+    spans = telemetry.named("chat")
+    assert len(spans) == 6
+    filters = [
+        {k: v for k, v in s.attributes.items() if k.startswith(sc.CONTENT_FILTER_PREFIX)} for s in spans
+    ]
+    assert filters[0][sc.CONTENT_FILTER_OUTCOME] == "annotated"
+    assert all(found == filters[0] for found in filters), filters
+    per_call = len(telemetry.metric_points(sc.METRIC_CONTENT_FILTER_RESULTS))
+    assert per_call > 0
+    assert sum(p.value for p in telemetry.metric_points(sc.METRIC_CONTENT_FILTER_RESULTS)) == 6 * per_call
+    assert_no_canary(telemetry)
