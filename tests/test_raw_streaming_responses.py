@@ -370,3 +370,21 @@ def test_azure_responses_filter_results_match_the_plain_path(
     assert per_call > 0
     assert sum(p.value for p in telemetry.metric_points(sc.METRIC_CONTENT_FILTER_RESULTS)) == 6 * per_call
     assert_no_canary(telemetry)
+
+
+@pytest.mark.parametrize("wrapper", ["raw", "streaming"])
+def test_connection_cut_mid_body_is_dropped(
+    telemetry: Telemetry, sim: Any, client: Any, wrapper: str
+) -> None:
+    """The connection dies while the app reads a raw stream: ``dropped``, with the error's class."""
+    sim.add_fault(kind="drop_stream", method="POST", path="/responses")
+    kwargs = {"model": "gpt-4o", "input": "x", "stream": True}
+    with pytest.raises(Exception) as caught:  # the SDK's (1.x-2.x: httpx's) connection error
+        if wrapper == "raw":
+            list(client.responses.with_raw_response.create(**kwargs).parse())
+        else:
+            with client.responses.with_streaming_response.create(**kwargs) as response:
+                list(response.parse())
+    attrs = the_span(telemetry).attributes
+    assert attrs[sc.STREAM_OUTCOME] == "dropped" and attrs[sc.ERROR_TYPE] == type(caught.value).__qualname__
+    assert the_span(telemetry).status.status_code.name == "ERROR"
