@@ -131,3 +131,20 @@ def async_agents_client(sim: Simulator) -> Any:
     from azure_clients import async_agents_client as make
 
     return make(sim)
+
+
+# --- suite speed (issue 18) ------------------------------------------------------------------------
+
+SLOW_BACKSTOP_S = 90 * 60  # a slow test's own hard timeouts (up to 75 min) fire before this one
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests first, so under xdist they overlap the many short ones instead of trailing them.
+
+    The sort is stable and every xdist worker collects the same order. Slow tests also get a longer
+    backstop than the ini's ``timeout``; their own subprocess/join timeouts remain the real bound.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_BACKSTOP_S))

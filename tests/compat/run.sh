@@ -6,7 +6,7 @@
 #
 # .venv-compat/<name> gets the project with its dev extras and one pin: the newest openai 1.x,
 # the newest openai 2.x, the oldest azure-ai-agents the `agents` extra allows. Venvs are reused
-# while pyproject.toml and the pin are unchanged. The client-facing tests (SURFACE_TESTS) run here;
+# while pyproject.toml and the pin are unchanged. The environments run concurrently. The client-facing tests (SURFACE_TESTS) run here;
 # the rest runs once, in the main venv. Exit status: non-zero if any environment fails.
 set -uo pipefail
 
@@ -42,25 +42,43 @@ SURFACE_TESTS=(
   tests/test_raw_streaming_responses.py tests/test_background_responses.py
 )
 
-failed=()
-mkdir -p .venv-compat
-for name in "${ORDER[@]}"; do
-  pin="${PINS[$name]:?unknown environment $name (choose from ${!PINS[*]})}"
+one() {  # name: set up its venv and run the surface tests there; exit status 0, 1 (tests) or 2 (install)
+  local name="$1" pin="${PINS[$1]}"
   # One run per venv at a time: a second `make test` waits here instead of rebuilding it underneath.
   exec 9>".venv-compat/$name.lock"
   flock 9
   echo "=== compat $name: $pin"
   if ! setup "$name" "$pin"; then
     echo "=== compat $name: could not install $pin"
-    failed+=("$name (install)")
-    continue
+    return 2
   fi
   ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|azure-ai-agents|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
   # The client-facing surfaces (every wrapped method, helpers, streams, privacy), not the whole
   # suite: dashboards, CLI and exporters do not depend on the client library's version.
-  if ! ".venv-compat/$name/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider "${SURFACE_TESTS[@]}"; then
-    failed+=("$name")
-  fi
+  ".venv-compat/$name/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider "${SURFACE_TESTS[@]}" || return 1
+}
+
+for name in "${ORDER[@]}"; do
+  : "${PINS[$name]:?unknown environment $name (choose from ${!PINS[*]})}"
+done
+failed=()
+mkdir -p .venv-compat
+# The environments are independent (own venv, own simulator on its own port): run them at once,
+# each into its own log, then print the logs in ORDER so the output reads as a sequential run.
+declare -A PIDS=()
+for name in "${ORDER[@]}"; do
+  one "$name" > ".venv-compat/$name.log" 2>&1 &
+  PIDS[$name]=$!
+done
+for name in "${ORDER[@]}"; do
+  wait "${PIDS[$name]}"
+  status=$?
+  cat ".venv-compat/$name.log"
+  case $status in
+    0) ;;
+    2) failed+=("$name (install)") ;;
+    *) failed+=("$name") ;;
+  esac
 done
 
 # On success the last line stays pytest's own summary (CI reads it); failures are listed.
