@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -66,7 +67,10 @@ def dispatch(app: App, request: Request) -> Reply:
         if match and method == request.method:
             request.params = match.groupdict()
             with app.store.lock:
-                return handler(app, request)
+                reply = handler(app, request)
+            # The Foundry data plane's own request id, beside the gateway's apim-request-id.
+            reply.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+            return reply
     raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
 
 
