@@ -58,6 +58,17 @@ def _route(method: str, template: str) -> Callable[[Handler], Handler]:
 
 
 def dispatch(app: App, request: Request) -> Reply:
+    """The agents routes; every answer, errors too, carries the data plane's ``x-ms-request-id``."""
+    try:
+        reply = _dispatch(app, request)
+    except ApiError as error:
+        error.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+        raise
+    reply.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    return reply
+
+
+def _dispatch(app: App, request: Request) -> Reply:
     version = request.query.get("api-version")
     if version not in API_VERSIONS:
         message = f"Unsupported api-version {version!r}; supported: {sorted(API_VERSIONS)}."
@@ -67,10 +78,7 @@ def dispatch(app: App, request: Request) -> Reply:
         if match and method == request.method:
             request.params = match.groupdict()
             with app.store.lock:
-                reply = handler(app, request)
-            # The Foundry data plane's own request id, beside the gateway's apim-request-id.
-            reply.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
-            return reply
+                return handler(app, request)
     raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
 
 
