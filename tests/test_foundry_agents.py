@@ -13,16 +13,17 @@ import json
 from typing import Any
 
 import pytest
-from azure_clients import AllowHttpBearer, AsyncStaticToken, StaticToken
 
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.simulator import Simulator
 
+from azure_clients import AllowHttpBearer, AsyncStaticToken, StaticToken
+
 pytest.importorskip("azure.ai.projects")
 
-from azure.ai.projects import AIProjectClient  # noqa: E402
-from azure.ai.projects.aio import AIProjectClient as AsyncAIProjectClient  # noqa: E402
-from azure.ai.projects.models import FunctionTool, PromptAgentDefinition  # noqa: E402
+from azure.ai.projects import AIProjectClient
+from azure.ai.projects.aio import AIProjectClient as AsyncAIProjectClient
+from azure.ai.projects.models import FunctionTool, PromptAgentDefinition
 
 PROJECT = "demo-project"
 ARM_ID = f"/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.CognitiveServices/accounts/res-1/projects/{PROJECT}"
@@ -87,7 +88,9 @@ def _sync_scenario(sim: Simulator) -> dict[str, Any]:
         response = openai.responses.create(
             input=f"{CANARY} input", conversation=conversation.id, extra_body=_reference("2")
         )
-        legacy = openai.responses.create(input=f"{CANARY} input", extra_body={"agent": _reference("1")["agent_reference"]})
+        legacy = openai.responses.create(
+            input=f"{CANARY} input", extra_body={"agent": _reference("1")["agent_reference"]}
+        )
         project.agents.delete_version("helper", "1")
         project.agents.delete("helper")
         with pytest.raises(Exception) as missing:
@@ -162,12 +165,18 @@ def _check(telemetry: Any, ids: dict[str, Any]) -> None:
             assert span.attributes[sc.AZURE_MS_REQUEST_ID] and span.attributes[sc.CLIENT_REQUEST_ID]
             assert span.attributes[sc.AZURE_API_VERSION] == "v1"
     created = by_op[sc.OP_CREATE_AGENT][1].attributes
-    assert (created[sc.AGENT_NAME], created[sc.AGENT_VERSION], created[sc.AGENT_ID]) == ("helper", "2", ids["version"])
+    assert (created[sc.AGENT_NAME], created[sc.AGENT_VERSION], created[sc.AGENT_ID]) == (
+        "helper",
+        "2",
+        ids["version"],
+    )
     assert created[sc.METADATA_KEYS] == ("team",)
     got, failed = by_op[sc.OP_GET_AGENT]
     assert got.attributes[sc.AGENT_ID] == "helper:2" and got.attributes[sc.AGENT_VERSION] == "2"
     assert failed.attributes[sc.ERROR_TYPE] == ids["error"] == "ResourceNotFoundError"
-    assert failed.attributes[sc.FAILURE_CLASS] == "not_found" and failed.attributes[sc.HTTP_STATUS_CODE] == 404
+    assert (
+        failed.attributes[sc.FAILURE_CLASS] == "not_found" and failed.attributes[sc.HTTP_STATUS_CODE] == 404
+    )
     version = by_op[sc.OP_GET_AGENT_VERSION][0].attributes
     assert (version[sc.AGENT_ID], version[sc.AGENT_VERSION]) == ("helper:1", "1")
     assert by_op[sc.OP_LIST_AGENT_VERSIONS][0].attributes[sc.LIST_IDS] == ("helper:1", "helper:2")
@@ -175,7 +184,11 @@ def _check(telemetry: Any, ids: dict[str, Any]) -> None:
     assert deleted[sc.AGENT_ID] == "helper:1" and deleted[sc.DELETED] is True
     chats = {span.attributes[sc.RESPONSE_ID]: span.attributes for span in by_op["chat"]}
     current, legacy = chats[ids["response"]], chats[ids["legacy"]]
-    assert (current[sc.AGENT_NAME], current[sc.AGENT_VERSION], current[sc.AGENT_ID]) == ("helper", "2", "helper:2")
+    assert (current[sc.AGENT_NAME], current[sc.AGENT_VERSION], current[sc.AGENT_ID]) == (
+        "helper",
+        "2",
+        "helper:2",
+    )
     assert current[sc.CONVERSATION_ID] == ids["conversation"]
     assert (legacy[sc.AGENT_NAME], legacy[sc.AGENT_ID]) == ("helper", "helper:1")  # the pre-2.0 key
     # One duration point per call, by operation (the metric carries the provider, never an id).
@@ -224,4 +237,6 @@ def test_uninstrumented_makes_no_spans(telemetry: Any, sim: Simulator) -> None:
         project.agents.create_version("quiet", definition=_definition())
         project.agents.get("quiet")
     assert telemetry.spans == []
-    assistant_telemetry.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    assistant_telemetry.instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )

@@ -29,7 +29,6 @@ def _app(order: str) -> dict[str, Any]:
     from azure.ai.projects.models import PromptAgentDefinition
     from azure.ai.projects.telemetry import AIProjectInstrumentor
     from azure.core.settings import settings
-    from azure_clients import AllowHttpBearer, AsyncStaticToken, StaticToken
     from opentelemetry import trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -41,6 +40,8 @@ def _app(order: str) -> dict[str, Any]:
     from assistant_telemetry import guard
     from assistant_telemetry import semconv as sc
     from assistant_telemetry.simulator import Simulator
+
+    from azure_clients import AllowHttpBearer, AsyncStaticToken, StaticToken
 
     guard.STRICT = True
     exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
@@ -71,7 +72,9 @@ def _app(order: str) -> dict[str, Any]:
 
     with Simulator().start() as sim:
         endpoint = sim.agents_endpoint("demo-project")
-        with AIProjectClient(endpoint, StaticToken(), per_call_policies=[AllowHttpBearer()], retry_total=0) as project:
+        with AIProjectClient(
+            endpoint, StaticToken(), per_call_policies=[AllowHttpBearer()], retry_total=0
+        ) as project:
             project.agents.create_version("helper", definition=definition(), description=f"{CANARY} d")
             project.agents.get("helper")
             project.agents.get_version("helper", "1")
@@ -93,8 +96,15 @@ def _app(order: str) -> dict[str, Any]:
                     for point in metric.data.data_points:
                         op = point.attributes[sc.OPERATION_NAME]
                         durations[op] = durations.get(op, 0) + point.count
-    everything = json.dumps([[s.name, dict(s.attributes or {})] for s in exporter.get_finished_spans()], default=str)
-    return {"spans": genai, "durations": durations, "canary": CANARY in everything, "errors": len(guard.recorded)}
+    everything = json.dumps(
+        [[s.name, dict(s.attributes or {})] for s in exporter.get_finished_spans()], default=str
+    )
+    return {
+        "spans": genai,
+        "durations": durations,
+        "canary": CANARY in everything,
+        "errors": len(guard.recorded),
+    }
 
 
 def _run(order: str) -> dict[str, Any]:
@@ -102,7 +112,9 @@ def _run(order: str) -> dict[str, Any]:
         **os.environ,
         "AZURE_EXPERIMENTAL_ENABLE_GENAI_TRACING": "true",
         "FOUNDRY_PROJECT_ARM_ID": ARM_ID,
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     done = subprocess.run(
         [sys.executable, __file__, order], capture_output=True, text=True, timeout=120, env=env, check=False

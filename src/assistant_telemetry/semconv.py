@@ -253,7 +253,7 @@ FOUNDRY_PROJECT_ID: Final = "microsoft.foundry.project.id"
 FOUNDRY_PROJECT_ARM_ID_ENV: Final = "FOUNDRY_PROJECT_ARM_ID"
 FOUNDRY_PROJECT_NAME: Final = _NS + "foundry.project_name"  # /api/projects/{project} of the endpoint
 FOUNDRY_RESOURCE_NAME: Final = _NS + "foundry.resource_name"  # {resource}.services.ai.azure.com
-FOUNDRY_PROJECT_PATH: Final = "/api/projects/"
+FOUNDRY_PROJECT_PATH = "/api/projects/"  # a path segment, not a name
 # Operation names of project.agents, in the style of the Assistants/Agent Service table.
 OP_CREATE_AGENT: Final = "create_agent"  # create, create_version (a new version is a create)
 OP_UPDATE_AGENT: Final = "update_agent"

@@ -128,7 +128,10 @@ def _their_span(operation: str) -> trace.Span | None:
     attrs = getattr(span, "attributes", None)
     if not span.is_recording() or not attrs or runtime.CURRENT_CALL.get() is not None:
         return None
-    if attrs.get(sc.OPERATION_NAME) == operation and attrs.get(sc.PROVIDER_NAME) == sc.PROVIDER_MICROSOFT_FOUNDRY:
+    if (
+        attrs.get(sc.OPERATION_NAME) == operation
+        and attrs.get(sc.PROVIDER_NAME) == sc.PROVIDER_MICROSOFT_FOUNDRY
+    ):
         return span
     return None
 
@@ -179,7 +182,9 @@ def _call_wrapper(spec: Operation, asynchronous: bool) -> Wrapper:
         finish(call, result)
         return result
 
-    async def asynchronous_(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def asynchronous_(
+        wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         target = _bound(_stepped_over(wrapped), instance) or wrapped
         call = opened(instance, args, kwargs)
         if call is None:

@@ -189,7 +189,12 @@ def delete_version(app: App, req: Request) -> Reply:
     versions, found = _version(app, req)
     versions.remove(found)
     return Reply(
-        {"object": "agent.version.deleted", "name": found["name"], "version": found["version"], "deleted": True}
+        {
+            "object": "agent.version.deleted",
+            "name": found["name"],
+            "version": found["version"],
+            "deleted": True,
+        }
     )
 
 
