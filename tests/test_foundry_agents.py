@@ -240,3 +240,25 @@ def test_uninstrumented_makes_no_spans(telemetry: Any, sim: Simulator) -> None:
     assistant_telemetry.instrument(
         tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
     )
+
+
+def test_example_runs_against_the_simulator() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    done = subprocess.run(
+        [sys.executable, str(root / "examples" / "foundry_agents.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ('"name": "create_agent"', '"name": "chat"', '"gen_ai.agent.id": "weather-helper:1"'):
+        assert name in done.stdout
+    assert "Answer briefly" not in done.stdout and "Will it rain" not in done.stdout

@@ -18,8 +18,9 @@ declare -A PINS=(
   [openai1]="openai==1.109.1"
   [openai2]="openai==2.54.0"
   [agents-oldest]="azure-ai-agents==1.0.0"
+  [projects-oldest]="azure-ai-projects==2.0.0"
 )
-ORDER=(openai1 openai2 agents-oldest)
+ORDER=(openai1 openai2 agents-oldest projects-oldest)
 if [ "$#" -gt 0 ]; then ORDER=("$@"); fi
 
 setup() {  # name pin
@@ -39,6 +40,7 @@ SURFACE_TESTS=(
   tests/test_openai_assistants.py tests/test_run_lifecycle.py tests/test_streams.py
   tests/test_run_outcomes.py tests/test_never_content.py
   tests/test_azure_ai_agents.py tests/test_azure_ai_agents_streams.py tests/test_openai_responses.py
+  tests/test_foundry_agents.py tests/test_foundry_coexistence.py
 )
 
 failed=()
@@ -54,7 +56,7 @@ for name in "${ORDER[@]}"; do
     failed+=("$name (install)")
     continue
   fi
-  ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|azure-ai-agents|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
+  ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|azure-ai-agents|azure-ai-projects|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
   # The client-facing surfaces (every wrapped method, helpers, streams, privacy), not the whole
   # suite: dashboards, CLI and exporters do not depend on the client library's version.
   if ! ".venv-compat/$name/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider "${SURFACE_TESTS[@]}"; then
