@@ -18,6 +18,7 @@ is stepped over (it keeps the original as ``_original``), so only our span exist
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,8 +49,8 @@ _PIPELINE_HOOKS = (
     ("azure.core.pipeline._base", "Pipeline", "run"),
     ("azure.core.pipeline._base_async", "AsyncPipeline", "run"),
 )
-# The pipelines of projects clients seen by a span (ids of live PipelineClients' pipelines).
-_PIPELINES: dict[int, Any] = {}
+# The pipelines of projects clients seen by a span (weakly: a client's pipeline dies with it).
+_PIPELINES: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
@@ -60,9 +61,7 @@ def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
     """
     pipeline = getattr(client, "_pipeline", None)
     if pipeline is not None:
-        if len(_PIPELINES) >= sc.CLIENT_ATTRIBUTES_CAP:
-            _PIPELINES.clear()
-        _PIPELINES[id(pipeline)] = pipeline
+        _PIPELINES.add(pipeline)
     return {
         sc.PROVIDER_NAME: sc.PROVIDER_MICROSOFT_FOUNDRY,
         sc.SYSTEM: sc.SYSTEM_AZURE_AI_AGENTS,
@@ -212,7 +211,7 @@ def _bound(function: Any, instance: Any) -> Any:
 
 def _our_call(pipeline: Any) -> Any:
     call = runtime.CURRENT_CALL.get()
-    if call is None or _PIPELINES.get(id(pipeline)) is not pipeline:
+    if call is None or pipeline not in _PIPELINES:
         return None
     return call
 
