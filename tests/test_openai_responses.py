@@ -80,7 +80,7 @@ def test_every_method_sync_and_async(telemetry: Telemetry, sim: Any, either_clie
     assert asked[sc.RESPONSE_OUTPUT_ITEM_TYPES] == ("function_call", "function_call")
     foundry = by_response(telemetry, "chat", ids["foundry"])[0].attributes
     assert (foundry[sc.AGENT_ID], foundry[sc.AGENT_NAME], foundry[sc.AGENT_VERSION]) == (
-        "weather-agent",
+        "weather-agent:3",  # Foundry's id of an agent version
         "weather-agent",
         "3",
     )

@@ -247,3 +247,25 @@ RESPONSE_OUTPUT_ITEMS_CAP: Final = 32
 CONVERSATION_ITEM_ID: Final = _NS + "conversation.item_id"
 CONVERSATION_ITEM_TYPE: Final = _NS + "conversation.item_type"
 CONVERSATION_ITEMS_ADDED: Final = _NS + "conversation.items_added"  # items a create call added
+
+# --- Foundry agents v2 (azure-ai-projects 2.x) ---------------------------------------------------
+# The registry value azure-ai-projects' own AIProjectInstrumentor emits, for its agents operations and
+# for every call to a project endpoint (the openai client get_openai_client() returns, too).
+PROVIDER_MICROSOFT_FOUNDRY: Final = "microsoft.foundry"
+# The ARM id of the project (/subscriptions/.../accounts/{resource}/projects/{project}): what the
+# Foundry portal filters client spans on. Not derivable from the endpoint: read from FOUNDRY_PROJECT_ARM_ID.
+FOUNDRY_PROJECT_ID: Final = "microsoft.foundry.project.id"
+FOUNDRY_PROJECT_ARM_ID_ENV: Final = "FOUNDRY_PROJECT_ARM_ID"
+FOUNDRY_PROJECT_NAME: Final = _NS + "foundry.project_name"  # /api/projects/{project} of the endpoint
+FOUNDRY_RESOURCE_NAME: Final = _NS + "foundry.resource_name"  # {resource}.services.ai.azure.com
+FOUNDRY_PROJECT_PATH = "/api/projects/"  # a path segment, not a name
+# Operation names of project.agents, in the style of the Assistants/Agent Service table.
+OP_CREATE_AGENT: Final = "create_agent"  # create, create_version (a new version is a create)
+OP_UPDATE_AGENT: Final = "update_agent"
+OP_GET_AGENT: Final = "get_agent"
+OP_LIST_AGENTS: Final = "list_agents"
+OP_DELETE_AGENT: Final = "delete_agent"
+OP_GET_AGENT_VERSION: Final = "get_agent_version"
+OP_LIST_AGENT_VERSIONS: Final = "list_agent_versions"
+OP_DELETE_AGENT_VERSION: Final = "delete_agent_version"
+AZURE_MS_REQUEST_ID: Final = _NS + "azure.ms_request_id"  # x-ms-request-id of Azure data planes (Foundry)

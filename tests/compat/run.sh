@@ -4,7 +4,7 @@
 #   bash tests/compat/run.sh              # every environment below
 #   bash tests/compat/run.sh openai1      # one of them
 #
-# .venv-compat/<name> gets the project with its dev extras and one pin: the newest openai 1.x,
+# .venv-compat/<name> gets the project with its test extras and one pin: the newest openai 1.x,
 # the newest openai 2.x, the oldest azure-ai-agents the `agents` extra allows. Venvs are reused
 # while pyproject.toml and the pin are unchanged. The environments run concurrently. The client-facing tests (SURFACE_TESTS) run here;
 # the rest runs once, in the main venv. Exit status: non-zero if any environment fails.
@@ -18,20 +18,30 @@ declare -A PINS=(
   [openai1]="openai==1.109.1"
   [openai2]="openai==2.54.0"
   [agents-oldest]="azure-ai-agents==1.0.0"
+  [projects-oldest]="azure-ai-projects==2.0.0"
 )
-ORDER=(openai1 openai2 agents-oldest)
+ORDER=(openai1 openai2 agents-oldest projects-oldest)
+# The project's extras each venv installs beside its pin (default: test, the classic clients), and the
+# test files it runs (default: SURFACE_TESTS). The successor stacks need openai 3.x, so they get venvs
+# of their own at their oldest supported release.
+declare -A EXTRAS=(
+  [projects-oldest]="test,foundry"
+)
+declare -A TESTS=(
+  [projects-oldest]="tests/test_foundry_agents.py tests/test_foundry_coexistence.py tests/test_openai_responses.py"
+)
 if [ "$#" -gt 0 ]; then ORDER=("$@"); fi
 
 setup() {  # name pin
-  local venv=".venv-compat/$1" stamp
-  stamp="$(sha256sum pyproject.toml | cut -c1-16) $2"
+  local venv=".venv-compat/$1" stamp extras="${EXTRAS[$1]:-test}"
+  stamp="$(sha256sum pyproject.toml | cut -c1-16) $2 $extras"
   if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$stamp" ]; then
     return 0
   fi
   rm -rf "$venv"
   "$PY" -m venv "$venv" &&
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]" "$2" &&
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[$extras]" "$2" &&
     echo "$stamp" > "$venv/.installed"
 }
 
@@ -52,10 +62,12 @@ one() {  # name: set up its venv and run the surface tests there; exit status 0,
     echo "=== compat $name: could not install $pin"
     return 2
   fi
-  ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|azure-ai-agents|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
+  ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|azure-ai-agents|azure-ai-projects|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
   # The client-facing surfaces (every wrapped method, helpers, streams, privacy), not the whole
   # suite: dashboards, CLI and exporters do not depend on the client library's version.
-  ".venv-compat/$name/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider "${SURFACE_TESTS[@]}" || return 1
+  local tests=("${SURFACE_TESTS[@]}")
+  if [ -n "${TESTS[$name]:-}" ]; then read -r -a tests <<< "${TESTS[$name]}"; fi
+  ".venv-compat/$name/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider "${tests[@]}" || return 1
 }
 
 for name in "${ORDER[@]}"; do

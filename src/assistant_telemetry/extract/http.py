@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .. import semconv as sc
 from ..config import Settings
+from .azure_ai_projects import project_attributes
 from .fields import Attributes, text
 
 
@@ -44,6 +45,7 @@ HEADERS: Mapping[str, Callable[[str, Attributes], None]] = {
     "x-ratelimit-reset-requests": _header(sc.RATELIMIT_RESET_REQUESTS),
     "x-ratelimit-reset-tokens": _header(sc.RATELIMIT_RESET_TOKENS),
     "retry-after": _header(sc.RETRY_AFTER_S, _number),
+    "x-ms-request-id": _header(sc.AZURE_MS_REQUEST_ID),
 }
 
 
@@ -158,7 +160,11 @@ def _client_attributes(url: Any, version: Any, deployment: Any, settings: Settin
         scheme = getattr(url, "scheme", "https")
         attrs[sc.SERVER_PORT] = port if isinstance(port, int) else (443 if scheme == "https" else 80)
     azure = version is not None or (isinstance(host, str) and settings.is_azure_host(host.lower()))
-    if azure:
+    foundry = project_attributes(host, _path(url))
+    if foundry:  # a Foundry project's /openai/v1 (project.get_openai_client()): its provider and project
+        attrs.update(foundry)
+        attrs[sc.SYSTEM] = sc.SYSTEM_AZURE_OPENAI
+    elif azure:
         attrs[sc.PROVIDER_NAME] = sc.PROVIDER_AZURE_OPENAI
         attrs[sc.SYSTEM] = sc.SYSTEM_AZURE_OPENAI
         attrs[sc.AZURE_RESOURCE_PROVIDER_NAMESPACE] = sc.AZURE_NAMESPACE_COGNITIVE_SERVICES
@@ -170,6 +176,12 @@ def _client_attributes(url: Any, version: Any, deployment: Any, settings: Settin
         attrs[sc.PROVIDER_NAME] = sc.PROVIDER_OPENAI
         attrs[sc.SYSTEM] = sc.SYSTEM_OPENAI
     return attrs
+
+
+def _path(url: Any) -> str | None:
+    """The base URL's path (httpx gives ``path``; ``raw_path`` bytes elsewhere)."""
+    path = getattr(url, "path", None)
+    return path if isinstance(path, str) else None
 
 
 class _SplitUrl:

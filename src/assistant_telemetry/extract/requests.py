@@ -170,6 +170,9 @@ PARAMETERS: Mapping[str, Recorder] = {
     "items": _items,
     "prompt": _prompt,
     "extra_body": _extra_body,
+    # azure-ai-projects 2.x agents operations (Foundry agents v2)
+    "agent_name": _as(sc.AGENT_NAME),
+    "agent_version": _as(sc.AGENT_VERSION),
 }
 
 

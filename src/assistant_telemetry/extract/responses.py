@@ -60,7 +60,7 @@ def response_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
     # Azure's filter results, per source: the names chat's annotations get (a streamed response
     # is read here too, from the response its response.* events carry).
     response_filters_attributes(field(obj, "content_filters"), attrs)
-    agent_attributes(field(obj, "agent"), field(obj, "prompt"), attrs)
+    agent_attributes(field(obj, "agent_reference") or field(obj, "agent"), field(obj, "prompt"), attrs)
     usage_attributes(field(obj, "usage"), attrs)
     output_attributes(field(obj, "output"), attrs)
     types = tool_types(field(obj, "tools"))
@@ -86,11 +86,13 @@ def agent_attributes(agent: Any, prompt: Any, attrs: Attributes) -> None:
     """The agent: a Foundry agent reference (``{"type": "agent_reference", "name", "version"}``), else
     a reusable prompt (``{"id", "version"}``; its ``variables`` are content and never read)."""
     name = text(field(agent, "name"))
-    agent_id = text(field(agent, "id")) or name
+    version = _version(field(agent, "version"))
+    # Foundry names an agent version ``{name}:{version}``: the gen_ai.agent.id its portal matches.
+    agent_id = text(field(agent, "id")) or (f"{name}:{version}" if name and version else name)
     if agent_id is not None:
         attrs[sc.AGENT_ID] = agent_id
         put(attrs, sc.AGENT_NAME, name)
-        put(attrs, sc.AGENT_VERSION, _version(field(agent, "version")))
+        put(attrs, sc.AGENT_VERSION, version)
         return
     prompt_id = text(field(prompt, "id"))
     if prompt_id is not None:
@@ -171,9 +173,10 @@ def input_count(value: Any, attrs: Attributes, key: str = sc.RESPONSE_INPUT_ITEM
 
 
 def extra_body_attributes(value: Any, attrs: Attributes) -> None:
-    """``extra_body``: only the Foundry agent reference (``{"agent": {"name", "version"}}``) is read."""
+    """``extra_body``: only the Foundry agent reference is read (``{"agent_reference": {"name",
+    "version", "type"}}``, azure-ai-projects 2.x; ``{"agent": ...}`` before)."""
     if isinstance(value, dict):
-        agent_attributes(value.get("agent"), None, attrs)
+        agent_attributes(value.get("agent_reference") or value.get("agent"), None, attrs)
 
 
 _BY_KIND: dict[str, Callable[[Any, Attributes, Settings], None]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..patching import Patcher
 from .azure_ai_agents import PATCHER as AZURE_AI_AGENTS
+from .azure_ai_projects import PATCHER as AZURE_AI_PROJECTS
 from .openai import PATCHER as OPENAI
 
-PATCHERS: tuple[Patcher, ...] = (OPENAI, AZURE_AI_AGENTS)
+PATCHERS: tuple[Patcher, ...] = (OPENAI, AZURE_AI_AGENTS, AZURE_AI_PROJECTS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from . import foundry
 from .errors import ApiError
 from .routes import App, Reply, Request
 from .store import paginate
@@ -41,7 +42,9 @@ def _route(method: str, template: str) -> Callable[[Handler], Handler]:
 
 
 def dispatch(app: App, request: Request) -> Reply:
-    """Agent Service routes first, then the Assistants routes they share."""
+    """Agent Service routes first, then the Assistants routes they share (Foundry agents v2: foundry.py)."""
+    if foundry.serves(request.path):
+        return foundry.dispatch(app, request)
     version = request.query.get("api-version")
     if version not in API_VERSIONS:
         message = f"Unsupported api-version {version!r}; supported: {sorted(API_VERSIONS)}."

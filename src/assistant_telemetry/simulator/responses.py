@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import foundry
 from .chat import content_filter_error, filter_profile
 from .errors import Json, bad_request, not_found
 from .routes import App, Reply, Request, route
@@ -191,7 +192,7 @@ def _filter_entry(source: str, results: Json, blocked: bool) -> Json:
 
 def create_response(app: App, body: Json, azure: bool = False) -> Entry:
     st = state(app)
-    model = body.get("model")
+    model = body.get("model") or foundry.agent_model(app, body)  # a Foundry agent names its model
     if not isinstance(model, str) or not model:
         raise bad_request("Missing required parameter: 'model'.", "model")
     conversation_id = _conversation_id(body.get("conversation"))
@@ -232,7 +233,7 @@ def create_response(app: App, body: Json, azure: bool = False) -> Entry:
         "top_p": 1.0,
         "truncation": "disabled",
     }
-    for extra in ("prompt", "agent"):  # a reusable prompt; Azure AI Foundry's agent reference
+    for extra in ("prompt", "agent", "agent_reference"):  # a reusable prompt; a Foundry agent reference
         if isinstance(body.get(extra), dict):
             response[extra] = body[extra]
     profile = (app.chat_filters.popleft() if app.chat_filters else "safe") if azure else None

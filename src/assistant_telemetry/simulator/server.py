@@ -16,7 +16,11 @@ from types import TracebackType
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
+<<<<<<< HEAD
 from . import agents, responses  # responses also registers its routes on import
+=======
+from . import agents, foundry, responses  # noqa: F401  (responses registers its routes on import)
+>>>>>>> foundry
 from .errors import ApiError, Json
 from .faults import Fault, Faults
 from .routes import App, Request
@@ -196,10 +200,12 @@ class Simulator:
             self._served += 1
             served = self._served
         prefix = next((p for p in PREFIXES if url.path == p or url.path.startswith(p + "/")), None)
-        prefix = prefix or agents.project_prefix(url.path)
+        rules = prefix  # the PREFIXES key whose rules apply (a project's /openai/v1 is Azure's)
+        if prefix is None:
+            prefix, rules = foundry.split_prefix(url.path)
         path = url.path[len(prefix) :] if prefix else url.path
-        azure = bool(prefix and PREFIXES.get(prefix, True))
-        response = self._answer(method, path, prefix, url.query, raw)
+        azure = bool(prefix and PREFIXES.get(rules or "", True))
+        response = self._answer(method, path, rules, url.query, raw)
         response.headers = {
             **self._headers(response, served, started, azure, path, headers),
             **response.headers,
