@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup clean chromium dashboard-tools compat
+.PHONY: demo test lint setup clean chromium dashboard-tools compat lock
 
-$(STAMP): pyproject.toml
+# Installs the pinned set (requirements/dev.txt, from `make lock`): unpinned, pip's resolver gives up on
+# the dev extra's graph on a clean machine.
+$(STAMP): pyproject.toml requirements/dev.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c requirements/dev.txt -e ".[dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -41,6 +43,10 @@ chromium:
 dashboard-tools:
 	@test -d dashboards/tools/node_modules || npm ci --prefix dashboards/tools --no-audit --no-fund
 	@command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus)
+
+# Re-pin requirements/*.txt after a dependency change in pyproject.toml or tests/compat/envs.sh.
+lock:
+	PY=$(PY) bash requirements/lock.sh
 
 clean:
 	rm -rf $(VENV)

@@ -14,34 +14,21 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PY="${PY:-python3}"
 cd "$ROOT"
 
-declare -A PINS=(
-  [openai1]="openai==1.109.1"
-  [openai2]="openai==2.54.0"
-  [agents-oldest]="azure-ai-agents==1.0.0"
-  [projects-oldest]="azure-ai-projects==2.0.0"
-)
-ORDER=(openai1 openai2 agents-oldest projects-oldest)
-# The project's extras each venv installs beside its pin (default: test, the classic clients), and the
-# test files it runs (default: SURFACE_TESTS). The successor stacks need openai 3.x, so they get venvs
-# of their own at their oldest supported release.
-declare -A EXTRAS=(
-  [projects-oldest]="test,foundry"
-)
-declare -A TESTS=(
-  [projects-oldest]="tests/test_foundry_agents.py tests/test_foundry_coexistence.py tests/test_openai_responses.py"
-)
+# shellcheck source=envs.sh
+source "$ROOT/tests/compat/envs.sh"
 if [ "$#" -gt 0 ]; then ORDER=("$@"); fi
 
 setup() {  # name pin
   local venv=".venv-compat/$1" stamp extras="${EXTRAS[$1]:-test}"
-  stamp="$(sha256sum pyproject.toml | cut -c1-16) $2 $extras"
+  stamp="$(cat pyproject.toml "requirements/compat-$1.txt" | sha256sum | cut -c1-16) $2 $extras"
   if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$stamp" ]; then
     return 0
   fi
   rm -rf "$venv"
   "$PY" -m venv "$venv" &&
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[$extras]" "$2" &&
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "requirements/compat-$1.txt" \
+      -e ".[$extras]" "$2" &&
     echo "$stamp" > "$venv/.installed"
 }
 
