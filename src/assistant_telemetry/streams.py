@@ -59,7 +59,7 @@ class StreamObserver:
         self.settled = False  # the run stopped: closing now is a normal end
         self.stopped: str | None = None  # ERROR once the service reported an error event
         self.ended = False
-        if call.recording:
+        if getattr(call, "recording", False):  # a streamed call: semconv's gen_ai.request.stream
             call.annotate({sc.REQUEST_STREAM: True})
 
     def item(self, item: Any) -> None:
