@@ -196,6 +196,15 @@ class Call:
             return self.span.get_span_context()
         return self.runtime.tools.parent_of(execution_id, self.span)
 
+    def tool_attributes(self) -> dict[str, Any]:
+        """What a tool span carries over from this (execution's) span, the agent's name included."""
+        shared = inherited(self.attrs)
+        if sc.AGENT_ID in shared and sc.AGENT_NAME not in shared:
+            name = self.runtime.outcomes.agent_name(shared[sc.AGENT_ID])
+            if name is not None:
+                shared[sc.AGENT_NAME] = name
+        return shared
+
     def observe_execution(self, obj: Any) -> None:
         """A run waiting for tool outputs, or a response's tool call items."""
         if not self.recording:
@@ -206,13 +215,13 @@ class Call:
         if kind == "thread.run":
             if field(obj, "status") == "requires_action" and execution_id is not None:
                 parent = self.execution_parent(execution_id)
-                tools.waiting(execution_id, required_calls(obj), parent, inherited(self.attrs))
+                tools.waiting(execution_id, required_calls(obj), parent, self.tool_attributes())
             return
         client, service = response_calls(obj)
         if not (client or service):
             return
         parent = self.execution_parent(execution_id)
-        shared = inherited(self.attrs)
+        shared = self.tool_attributes()
         if execution_id is not None:
             shared[sc.RESPONSE_ID] = execution_id
         for call in client:
@@ -229,7 +238,7 @@ class Call:
         if times is None:
             return
         run_id = text(field(step, "run_id"))
-        shared = inherited(self.attrs)
+        shared = self.tool_attributes()
         for key, value in (
             (sc.RUN_ID, run_id),
             (sc.RESPONSE_ID, run_id),
