@@ -53,6 +53,7 @@ def samples() -> dict[str, list[tuple[dict[str, str], float]]]:
 def documented_names() -> set[str]:
     """The Prometheus names of docs/attributes.md section 7."""
     text = (tools.ROOT / "docs" / "attributes.md").read_text().split("## 7. Prometheus names", 1)[1]
+    text = text.split("\n## ", 1)[0]  # section 7 only
     names = set()
     for line in text.splitlines():
         cells = line.split("|")

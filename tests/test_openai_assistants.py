@@ -22,8 +22,10 @@ def any_client(request: pytest.FixtureRequest, client: Any, async_client: Any, a
 
 def test_every_method_makes_one_linked_span(telemetry: Any, sim: Any, any_client: Any) -> None:
     ids = run(every_call(any_client, sim))
-    spans = telemetry.spans
+    tools = telemetry.named(sc.OP_EXECUTE_TOOL)  # the app's function calls (tests/test_execute_tool.py)
+    spans = [s for s in telemetry.spans if s.name != sc.OP_EXECUTE_TOOL]
     assert {s.name for s in spans} == EXPECTED_OPERATIONS
+    assert tools and all(t.kind.name == "INTERNAL" for t in tools)
     for span in spans:
         attrs = span.attributes
         assert span.kind.name == "CLIENT"

@@ -90,7 +90,7 @@ def test_any_id_of_any_span_tells_the_whole_thread(incident: Recording) -> None:
     thread_id = incident.ids["thread_a"]
     spans = incident.of_thread(thread_id)
     expected = {f"{s.context.span_id:016x}" for s in spans}
-    assert len(expected) == 10
+    assert len(expected) == 12  # 10 calls and the 2 tools the app ran (execute_tool spans)
     asked = set()
     for span in spans:
         for needle in ids_of(span) - {thread_id}:
@@ -196,7 +196,7 @@ def test_text_json_and_html_from_the_command_line(
     code, out, _ = cli(capsys, "timeline", ids["a_steps"][0], "--file", str(incident.jsonl), "--json")
     data = json.loads(out)
     thread = data["threads"][0]
-    assert thread["thread_id"] == ids["thread_a"] and len(thread["calls"]) == 10
+    assert thread["thread_id"] == ids["thread_a"] and len(thread["calls"]) == 12
     assert [r["run_id"] for r in thread["runs"]] == ids["a_runs"]
     assert thread["story"][1] == {"run_id": ids["a_runs"][0]}
     assert all(c["attributes"][sc.REQUEST_ID].startswith("req_") for c in thread["calls"])
@@ -222,7 +222,7 @@ def test_other_sources_from_the_command_line(
     data = json.loads(out)
     assert data["found_as"] == [sc.CORRELATION_REQUEST_ID]
     assert [t["thread_id"] for t in data["threads"]] == [incident.ids["thread_a"]]
-    assert len(data["threads"][0]["calls"]) == 10
+    assert len(data["threads"][0]["calls"]) == 12
 
 
 def test_no_content_in_any_output(

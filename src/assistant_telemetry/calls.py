@@ -25,11 +25,33 @@ from . import semconv as sc
 from .extract.assistants import message_attributes, run_step_attributes
 from .extract.content_filter import metric_points as content_filter_points
 from .extract.errors import error_attributes
-from .extract.fields import field, items, parsed
+from .extract.fields import field, items, parsed, text
 from .extract.requests import request_attributes
 from .extract.responses import message_item_attributes, produced_messages
 from .guard import internal_error
 from .spec import LIFECYCLE, LIST, POLL, Operation
+from .tools import inherited, output_call_ids, required_calls, response_calls, step_calls, step_times
+
+# The tokens an execution used: on the span that completes it (and in the metrics) once.
+USAGE_KEYS = (
+    sc.USAGE_INPUT_TOKENS,
+    sc.USAGE_OUTPUT_TOKENS,
+    sc.USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.USAGE_CACHE_CREATION_INPUT_TOKENS,
+    sc.USAGE_REASONING_OUTPUT_TOKENS,
+)
+# Latest inference usage counters: which span attribute feeds which counter.
+_USAGE_COUNTERS = (
+    (sc.USAGE_INPUT_TOKENS, sc.METRIC_USAGE_INPUT_TOKENS),
+    (sc.USAGE_OUTPUT_TOKENS, sc.METRIC_USAGE_OUTPUT_TOKENS),
+    (sc.USAGE_CACHE_READ_INPUT_TOKENS, sc.METRIC_USAGE_CACHE_READ_INPUT_TOKENS),
+    (sc.USAGE_CACHE_CREATION_INPUT_TOKENS, sc.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS),
+    (sc.USAGE_REASONING_OUTPUT_TOKENS, sc.METRIC_USAGE_REASONING_OUTPUT_TOKENS),
+)
+# Operations that name an agent: the id -> name they show is remembered for the runs of that agent.
+_AGENT_OPERATIONS = frozenset({"create_agent", "get_agent", "update_agent"})
+# Latest names: these operations are the execution when the call turns out to be one (see _latest_operation).
+_STREAMED_EXECUTIONS = frozenset({"start_thread_run", "create_thread_and_run"})
 
 # Metric attributes are low-cardinality: copied from the span's attributes by name, never ids.
 _METRIC_KEYS = (
@@ -116,7 +138,7 @@ class Call:
                     self.run_claimed = outcomes.settle(attrs, creating)
                 if outcomes.transition(attrs):
                     status = attrs[sc.EXECUTION_STATUS]
-                    self.span.add_event(sc.EVENT_EXECUTION_STATUS, {sc.EXECUTION_STATUS: status})
+                    self.event(sc.EVENT_EXECUTION_STATUS, {sc.EXECUTION_STATUS: status})
             self.pending.update(attrs)
             self.attrs.update(attrs)
             if self.lifecycle is not None:
@@ -125,8 +147,12 @@ class Call:
     def record_status(self, status: str | None, attrs: dict[str, Any]) -> None:
         """A run status transition as a span event (repeats of the same status are not news)."""
         if status and status != self.last_status:
-            self.span.add_event(sc.EVENT_RUN_STATUS, attrs)
+            self.event(sc.EVENT_RUN_STATUS, attrs)
             self.last_status = status
+
+    def event(self, name: str, attrs: dict[str, Any]) -> None:
+        """A span event, its attributes under the mode's names."""
+        self.span.add_event(name, self.runtime.names.attributes(attrs))
 
     def repeats(self, result: Any) -> bool:
         return False  # a call of its own always has news: only a Lifecycle's polls repeat
@@ -139,37 +165,114 @@ class Call:
             messages = []
             for item in items(field(obj, "data"))[: sc.LIST_IDS_CAP]:
                 self.observe_item(item)
-                if field(item, "object") == "thread.message":
+                item_kind = field(item, "object")
+                if item_kind == "thread.message":
                     messages.append(item)
+                elif item_kind == "assistant":
+                    outcomes.remember_agent(field(item, "id"), field(item, "name"))
             self.record_replies(outcomes.replies(messages, self.newest_first))
         elif kind == "thread.message":
             outcomes.new_item(obj)  # this span already carries it: no event
             self.record_replies(outcomes.replies((obj,)))
         elif kind == "thread.run.step":
+            self.observe_step_tools(obj)
             outcomes.new_item(obj)
+        elif kind == "thread.run":
+            self.observe_execution(obj)
         elif kind == "response":  # its output messages, with the execution that produced them
             produced_by = {sc.RESPONSE_ID: self.attrs.get(sc.RESPONSE_ID) or field(obj, "id")}
             for message in produced_messages(obj):
                 self.observe_item(message, produced_by)
+            self.observe_execution(obj)
+
+    # --- tool calls (tools.py): what an execution asked the app to run, or ran itself ----------------
+
+    def owns_execution(self) -> bool:
+        """This span is its execution's own: a helper's, a stream's, or the one that saw it finish."""
+        return self.streaming or self.run_claimed or isinstance(self, Lifecycle)
+
+    def execution_parent(self, execution_id: Any) -> Any:
+        if self.owns_execution():
+            return self.span.get_span_context()
+        return self.runtime.tools.parent_of(execution_id, self.span)
+
+    def tool_attributes(self) -> dict[str, Any]:
+        """What a tool span carries over from this (execution's) span, the agent's name included."""
+        shared = inherited(self.attrs)
+        if sc.AGENT_ID in shared and sc.AGENT_NAME not in shared:
+            name = self.runtime.outcomes.agent_name(shared[sc.AGENT_ID])
+            if name is not None:
+                shared[sc.AGENT_NAME] = name
+        return shared
+
+    def observe_execution(self, obj: Any) -> None:
+        """A run waiting for tool outputs, or a response's tool call items."""
+        if not self.recording:
+            return
+        tools = self.runtime.tools
+        execution_id = text(field(obj, "id"))
+        kind = field(obj, "object")
+        if kind == "thread.run":
+            if field(obj, "status") == "requires_action" and execution_id is not None:
+                parent = self.execution_parent(execution_id)
+                tools.waiting(execution_id, required_calls(obj), parent, self.tool_attributes())
+            return
+        client, service = response_calls(obj)
+        if not (client or service):
+            return
+        parent = self.execution_parent(execution_id)
+        shared = self.tool_attributes()
+        if execution_id is not None:
+            shared[sc.RESPONSE_ID] = execution_id
+        for call in client:
+            tools.waiting(call.call_id, [call], parent, shared)
+        if service:
+            now = time.time_ns()
+            started = getattr(self.span, "start_time", None) or now
+            tools.ran(self.runtime, service, parent, shared, started, now, "execution")
+
+    def observe_step_tools(self, step: Any) -> None:
+        """A finished run step's tool calls, timed by the step's own timestamps."""
+        calls = step_calls(step)
+        times = step_times(step) if calls and self.recording else None
+        if times is None:
+            return
+        run_id = text(field(step, "run_id"))
+        shared = self.tool_attributes()
+        for key, value in (
+            (sc.RUN_ID, run_id),
+            (sc.RESPONSE_ID, run_id),
+            (sc.RUN_STEP_ID, text(field(step, "id"))),
+            (sc.THREAD_ID, text(field(step, "thread_id"))),
+            (sc.CONVERSATION_ID, text(field(step, "thread_id"))),
+            (sc.AGENT_ID, text(field(step, "assistant_id"))),
+        ):
+            if value is not None:
+                shared[key] = value
+        parent = self.execution_parent(run_id)
+        self.runtime.tools.ran(self.runtime, calls, parent, shared, *times, "step_timestamps")
 
     def observe_item(self, item: Any, produced_by: dict[str, Any] | None = None) -> None:
         """A step or message (or message item) seen for the first time in its status: a span event."""
         kind = field(item, "object") or field(item, "type")
+        if kind == "thread.run.step":
+            self.observe_step_tools(item)
         read = _ITEM_EVENTS.get(kind) if isinstance(kind, str) else None
         if read is not None and self.runtime.outcomes.new_item(item):
             attrs: dict[str, Any] = {}
             read(item, attrs, self.runtime.settings)
             if produced_by and produced_by.get(sc.RESPONSE_ID):
                 attrs.update(produced_by)
-            self.span.add_event(sc.EVENT_RUN_STEP if kind == "thread.run.step" else sc.EVENT_MESSAGE, attrs)
+            self.event(sc.EVENT_RUN_STEP if kind == "thread.run.step" else sc.EVENT_MESSAGE, attrs)
 
     def record_replies(self, replies: list[dict[str, Any]]) -> None:
         if not replies:
             return
         labels = {key: self.attrs[key] for key in _REPLY_METRIC_KEYS if key in self.attrs}
         for reply in replies:
-            self.span.add_event(sc.EVENT_REPLY, reply)
+            self.event(sc.EVENT_REPLY, reply)
             status_labels = {**labels, sc.MESSAGE_STATUS: reply[sc.MESSAGE_STATUS]}
+            status_labels = self.runtime.names.attributes(status_labels)
             self.runtime.reply_time.record(reply[sc.REPLY_TIME], status_labels, self._metric_context())
 
     def fail(self, error_type: str) -> None:
@@ -188,11 +291,64 @@ class Call:
         context.detach(self.context_token)
 
     def end(self) -> None:
+        try:
+            self.settle()
+        except Exception as error:
+            internal_error(error, "end")
         if self.pending:
-            self.span.set_attributes(self.pending)
+            self.span.set_attributes(self.runtime.names.attributes(self.pending))
             self.pending = {}
         self.span.end()
         self._record_metrics()
+
+    def _put(self, key: str, value: Any) -> None:
+        self.attrs[key] = value
+        self.pending[key] = value
+
+    def counts_usage(self) -> bool:
+        """Whether this span's tokens are counted: not a read of an execution another span counted."""
+        attrs = self.attrs
+        return self.run_claimed or (sc.RUN_ID not in attrs and sc.EXECUTION_STATUS not in attrs)
+
+    def settle(self) -> None:
+        """What the whole call showed decides: usage once, the agent's name, the execution's span, and
+        (latest names) the operation and span name."""
+        attrs = self.attrs
+        active = self.runtime
+        if not self.counts_usage():
+            moved = [key for key in USAGE_KEYS if key in attrs]
+            for key in moved:
+                del attrs[key]
+                self.pending.pop(key, None)
+            if moved:
+                self._put(sc.USAGE_REPORTED_ELSEWHERE, True)
+        agent_id = attrs.get(sc.AGENT_ID)
+        if agent_id is not None:
+            name = attrs.get(sc.AGENT_NAME)
+            if name is None:
+                known = active.outcomes.agent_name(agent_id)
+                if known is not None:
+                    self._put(sc.AGENT_NAME, known)
+            elif attrs.get(sc.OPERATION_NAME) in _AGENT_OPERATIONS:
+                active.outcomes.remember_agent(agent_id, name)
+        if sc.EXECUTION_STATUS in attrs:
+            active.tools.execution_span(attrs.get(sc.RESPONSE_ID), self.span, self.owns_execution())
+        if active.names.latest:
+            self._latest_operation()
+
+    def _latest_operation(self) -> None:
+        """The latest operation name, and the span name ``{operation} {model or agent}``."""
+        attrs = self.attrs
+        operation = self.spec.latest
+        if (
+            (operation == POLL and self.run_claimed)  # app-driven polling: the read that saw it finish
+            or (operation in _STREAMED_EXECUTIONS and self.streaming)
+            or (operation == sc.OP_CHAT and sc.AGENT_NAME in attrs and sc.OPENAI_API_TYPE in attrs)
+        ):
+            operation = sc.OP_INVOKE_AGENT
+        if attrs.get(sc.OPERATION_NAME) != operation:
+            self._put(sc.OPERATION_NAME, operation)
+        self.span.update_name(self.runtime.names.span_name(operation, attrs))
 
     def _metric_context(self) -> context.Context | None:
         # A stream's span is no longer the current one: name it, so exemplars still link to it.
@@ -202,25 +358,45 @@ class Call:
         attrs = self.attrs
         active = self.runtime
         ctx = self._metric_context()
-        labels = {key: attrs[key] for key in _METRIC_KEYS if key in attrs}
+        names = active.names
+        labels = names.attributes({key: attrs[key] for key in _METRIC_KEYS if key in attrs})
         active.duration.record(time.perf_counter() - self.started, labels, ctx)
-        # An execution's tokens count once (every retrieve repeats them); a step's are a share.
-        once = self.run_claimed or (sc.RUN_ID not in attrs and sc.EXECUTION_STATUS not in attrs)
-        if once and sc.RUN_STEP_ID not in attrs:
+        # An execution's tokens count once (settle() took them off every read that repeats them).
+        if names.token_usage_metric:
             for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
                 tokens = attrs.get(key)
                 if tokens is not None:
                     active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
+        if active.inference_tokens:
+            self._record_inference_tokens(labels, ctx)
         for point in content_filter_points(attrs, self.run_claimed):
             active.content_filter.add(1, point, ctx)
         if self.run_claimed:
             self._record_execution(ctx)
 
+    def _record_inference_tokens(self, labels: dict[str, Any], ctx: context.Context | None) -> None:
+        """The latest conventions' token metrics: per-operation histograms and usage counters."""
+        attrs = self.attrs
+        instruments = self.runtime.inference_tokens
+        for key, name in (
+            (sc.USAGE_INPUT_TOKENS, sc.METRIC_OPERATION_INPUT_TOKENS),
+            (sc.USAGE_OUTPUT_TOKENS, sc.METRIC_OPERATION_OUTPUT_TOKENS),
+        ):
+            tokens = attrs.get(key)
+            if tokens is not None:
+                instruments[name].record(tokens, labels, ctx)
+        usage_labels = {key: value for key, value in labels.items() if key != sc.ERROR_TYPE}
+        usage_labels[sc.TOKEN_MODALITY] = sc.TOKEN_MODALITY_UNKNOWN
+        for key, name in _USAGE_COUNTERS:
+            tokens = attrs.get(key)
+            if tokens is not None:
+                instruments[name].add(tokens, usage_labels, ctx)
+
     def _record_execution(self, ctx: context.Context | None) -> None:
         """One finished execution (run or response, one vocabulary): counted, its timings recorded."""
         attrs = self.attrs
         active = self.runtime
-        labels = {key: attrs[key] for key in _EXECUTION_METRIC_KEYS if key in attrs}
+        labels = active.names.attributes({key: attrs[key] for key in _EXECUTION_METRIC_KEYS if key in attrs})
         active.executions.add(1, labels, ctx)
         for key, histogram in (
             (sc.EXECUTION_TOTAL_TIME, active.execution_duration),
@@ -277,7 +453,7 @@ class Lifecycle(Call):
             self.annotate(final)
         super().end()
         labels = {key: self.attrs[key] for key in _RUN_METRIC_KEYS if key in self.attrs}
-        self.runtime.run_polls.record(self.polls, labels)
+        self.runtime.run_polls.record(self.polls, self.runtime.names.attributes(labels))
 
     def detach(self) -> None:
         runtime.CURRENT_LIFECYCLE.reset(self.lifecycle_token)
@@ -341,11 +517,18 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
     # A helper nested in a helper (create_and_poll -> poll) is always folded in.
     if lifecycle is not None and (spec.kind == LIFECYCLE or not active.settings.inner_spans):
         # A sampled-out helper's span takes nothing from its calls: they only count (above).
-        return InnerCall(lifecycle, spec) if lifecycle.recording else None
+        if not lifecycle.recording:
+            return None
+        if "tool_outputs" in kwargs:  # a helper submitting its tools' outputs (create_and_process)
+            _outputs_sent(active, request_attributes(spec.positional, args, kwargs, active.settings), kwargs)
+        return InnerCall(lifecycle, spec)
     try:
         attrs = spec.client(getattr(instance, "_client", None), active.settings)
-        attrs[sc.OPERATION_NAME] = spec.operation
-        span = active.tracer.start_span(spec.operation, kind=SpanKind.CLIENT, attributes=attrs)
+        operation = spec.latest if active.names.latest else spec.operation
+        attrs[sc.OPERATION_NAME] = operation
+        span = active.tracer.start_span(
+            operation, kind=SpanKind.CLIENT, attributes=active.names.attributes(attrs)
+        )
         call = (Lifecycle if spec.kind == LIFECYCLE else Call)(active, spec, span, attrs)
         call.lifecycle = lifecycle
         if spec.kind == LIST:
@@ -356,10 +539,23 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
     # The span is open from here on: a failure below loses attributes, never the span.
     try:
         if call.recording:
-            call.annotate(request_attributes(spec.positional, args, kwargs, active.settings))
+            requested = request_attributes(spec.positional, args, kwargs, active.settings)
+            call.annotate(requested)
+            _outputs_sent(active, requested, kwargs)
     except Exception as error:
         internal_error(error, "request")
     return call
+
+
+def _outputs_sent(active: runtime.Runtime, requested: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    """Tool outputs in this request: the tool calls they answer end now (tools.py)."""
+    run_id = requested.get(sc.RUN_ID)
+    if run_id is not None and sc.TOOL_OUTPUTS in requested:
+        active.tools.submitted(active, (run_id,))
+    if "input" in kwargs:
+        answered = output_call_ids(kwargs["input"])
+        if answered:
+            active.tools.submitted(active, answered)
 
 
 def finish(call: Active, result: Any) -> None:

@@ -9,6 +9,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from . import correlation, runtime
+from . import semconv as sc
 from .config import Settings
 from .instrumentors import PATCHERS
 from .patching import unpatch_all
@@ -18,7 +19,7 @@ class AssistantTelemetryInstrumentor(BaseInstrumentor):
     """Wraps every supported client library that is (or later gets) imported.
 
     ``instrument(tracer_provider=..., meter_provider=..., metadata_allowlist=[...],
-    azure_hosts=[...], inner_spans=False, message_fingerprint_key=None)``; BaseInstrumentor
+    azure_hosts=[...], inner_spans=False, message_fingerprint_key=None, semconv=None)``; BaseInstrumentor
     makes a second call a no-op. Also adds the ``correlate()`` span processor to the provider.
     Entry point name: ``assistant_telemetry`` (for OTEL_PYTHON_DISABLED_INSTRUMENTATIONS).
     """
@@ -33,8 +34,10 @@ class AssistantTelemetryInstrumentor(BaseInstrumentor):
             inner_spans=kwargs.get("inner_spans"),
             message_fingerprint_key=kwargs.get("message_fingerprint_key"),
         )
+        # The semconv mode (argument, else OTEL_SEMCONV_STABILITY_OPT_IN), resolved once into tables.
+        names = sc.Names.for_mode(sc.resolve_mode(kwargs.get("semconv")))
         runtime.ACTIVE = runtime.Runtime.create(
-            kwargs.get("tracer_provider"), kwargs.get("meter_provider"), settings
+            kwargs.get("tracer_provider"), kwargs.get("meter_provider"), settings, names
         )
         # correlate(): the app's ids on every span started inside it (SDK providers only).
         correlation.install(kwargs.get("tracer_provider") or trace.get_tracer_provider())

@@ -65,7 +65,23 @@ class Outcomes:
         # background response id -> [first seen queued, first seen past queued] (monotonic seconds)
         self._queues: OrderedDict[str, list[float | None]] = OrderedDict()
         self.statuses = Remembered(sc.EXECUTION_STATUSES_CAP)  # background (response id, status) seen
+        self._agent_names: OrderedDict[str, str] = OrderedDict()  # agent id -> name (runs carry only ids)
         self._lock = threading.Lock()
+
+    def remember_agent(self, agent_id: Any, name: Any) -> None:
+        """An agent seen with its name (created, read, listed): its runs get the name too."""
+        agent_id, name = text(agent_id), text(name)
+        if agent_id is None or name is None:
+            return
+        with self._lock:
+            self._agent_names[agent_id] = name
+            self._agent_names.move_to_end(agent_id)
+            if len(self._agent_names) > sc.AGENT_NAMES_CAP:
+                self._agent_names.popitem(last=False)
+
+    def agent_name(self, agent_id: Any) -> str | None:
+        with self._lock:
+            return self._agent_names.get(agent_id) if isinstance(agent_id, str) else None
 
     def settle(self, attrs: dict[str, Any], creating: bool = False) -> bool:
         """An execution (run or response) seen in a status: True for the first span to see it finished.

@@ -15,6 +15,7 @@ from opentelemetry import metrics, trace
 from . import semconv as sc
 from .config import Settings
 from .outcomes import Outcomes
+from .tools import Tools
 
 if TYPE_CHECKING:
     from .calls import Call, Lifecycle
@@ -37,12 +38,19 @@ class Runtime:
     execution_queue_time: metrics.Histogram
     execution_active_time: metrics.Histogram
     settings: Settings
+    names: sc.Names = field(default_factory=sc.Names)
+    # The latest conventions' token metrics (semconv mode), name -> instrument; empty in the default mode.
+    inference_tokens: dict[str, Any] = field(default_factory=dict)
     outcomes: Outcomes = field(default_factory=Outcomes)
+    tools: Tools = field(default_factory=Tools)
 
     @classmethod
-    def create(cls, tracer_provider: Any, meter_provider: Any, settings: Settings) -> Runtime:
+    def create(
+        cls, tracer_provider: Any, meter_provider: Any, settings: Settings, names: sc.Names | None = None
+    ) -> Runtime:
         tracer = trace.get_tracer("assistant_telemetry", VERSION, tracer_provider)
         meter = metrics.get_meter("assistant_telemetry", VERSION, meter_provider)
+        names = names or sc.Names()
 
         def seconds(name: str, description: str, buckets: tuple[float, ...]) -> metrics.Histogram:
             return meter.create_histogram(
@@ -100,7 +108,31 @@ class Runtime:
                 description="Content filter results by category, severity, filtered/detected and source",
             ),
             settings=settings,
+            names=names,
+            inference_tokens=_inference_tokens(meter) if names.inference_metrics else {},
         )
+
+
+def _inference_tokens(meter: metrics.Meter) -> dict[str, Any]:
+    """The inference token metrics of the latest conventions: per-operation histograms, usage counters."""
+    instruments: dict[str, Any] = {}
+    for name, brief in (
+        (sc.METRIC_OPERATION_INPUT_TOKENS, "Input tokens per operation"),
+        (sc.METRIC_OPERATION_OUTPUT_TOKENS, "Output tokens per operation"),
+    ):
+        buckets = list(sc.TOKEN_BUCKETS)
+        instruments[name] = meter.create_histogram(
+            name, unit="{token}", description=brief, explicit_bucket_boundaries_advisory=buckets
+        )
+    for name, brief in (
+        (sc.METRIC_USAGE_INPUT_TOKENS, "Input tokens used, cached ones included"),
+        (sc.METRIC_USAGE_OUTPUT_TOKENS, "Output tokens used, reasoning ones included"),
+        (sc.METRIC_USAGE_CACHE_READ_INPUT_TOKENS, "Input tokens served from the provider's cache"),
+        (sc.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS, "Input tokens written to the provider's cache"),
+        (sc.METRIC_USAGE_REASONING_OUTPUT_TOKENS, "Output tokens used for reasoning"),
+    ):
+        instruments[name] = meter.create_counter(name, unit="{token}", description=brief)
+    return instruments
 
 
 ACTIVE: Runtime | None = None

@@ -12,7 +12,9 @@ own name (see FAILURE_CLASS, HTTP_STATUS_CODE).
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 # --- OpenTelemetry GenAI semantic conventions -------------------------------------------
 OPERATION_NAME: Final = "gen_ai.operation.name"
@@ -84,6 +86,13 @@ TOOL_TYPES: Final = _NS + "tool_types"
 TOOL_OUTPUTS: Final = _NS + "tool_outputs"  # count of submitted outputs, never their text
 RUN_STEP_TOOL_TYPES: Final = _NS + "run_step.tool_types"
 RUN_STEP_DURATION: Final = _NS + "run_step.duration_s"  # step created_at -> its terminal timestamp
+# A step's tokens are a share of its run's (which carries gen_ai.usage.*): own names, so sums over spans
+# and events count each token once.
+RUN_STEP_INPUT_TOKENS: Final = _NS + "run_step.input_tokens"
+RUN_STEP_OUTPUT_TOKENS: Final = _NS + "run_step.output_tokens"
+# On a read of an execution another span already counted (a retrieve of a finished run or response):
+# its tokens are not repeated under gen_ai.usage.*; this marks that they exist.
+USAGE_REPORTED_ELSEWHERE: Final = _NS + "usage.reported_elsewhere"
 EVENT_RUN_STEP: Final = _NS + "run_step"  # span event per step seen in a step list or a run stream
 EVENT_MESSAGE: Final = _NS + "message"  # span event per message seen in a message list
 
@@ -269,3 +278,135 @@ OP_GET_AGENT_VERSION: Final = "get_agent_version"
 OP_LIST_AGENT_VERSIONS: Final = "list_agent_versions"
 OP_DELETE_AGENT_VERSION: Final = "delete_agent_version"
 AZURE_MS_REQUEST_ID: Final = _NS + "azure.ms_request_id"  # x-ms-request-id of Azure data planes (Foundry)
+
+# --- tools: execute_tool spans (one per tool call of an execution) ------------------------------
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_CHAT: Final = "chat"
+OP_SUBMIT_TOOL_OUTPUTS: Final = "submit_tool_outputs"
+TOOL_NAME: Final = "gen_ai.tool.name"  # the function's name, or the built-in tool's type
+TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+TOOL_TYPE: Final = "gen_ai.tool.type"  # function | extension | datastore
+TOOL_STATUS: Final = _NS + "tool.status"  # the step's or output item's status (completed, failed ...)
+# Where the span's start and end come from: step_timestamps (the run step's created_at and terminal
+# timestamp, whole seconds), client (requires_action seen -> its outputs submitted, measured here),
+# execution (the service gives no times: the bounds of the span that reported it).
+TOOL_TIMING: Final = _NS + "tool.timing"
+PENDING_TOOLS_CAP: Final = 10_000  # executions (and response function calls) waiting for tool outputs
+EXECUTION_SPANS_CAP: Final = 10_000  # execution id -> its span, so tools learned later parent on it
+AGENT_NAMES_CAP: Final = 10_000  # agent id -> name, from agents seen created, read or listed
+
+# --- semantic-conventions-genai: the latest development names ---------------------------------------
+# Followed at open-telemetry/semantic-conventions-genai commit SEMCONV_GENAI_COMMIT
+# (model/gen-ai/spans.yaml, model/gen-ai/registry.yaml, model/gen-ai/token-metrics.yaml).
+SEMCONV_GENAI_COMMIT = "f38641ab9a552d89a96efdd3c92b5bab07dbabcf"
+SEMCONV_OPT_IN_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
+MODE_DEFAULT = "default"  # today's names (existing dashboards)
+MODE_LATEST = "gen_ai_latest_experimental"  # the latest development names instead
+MODE_DUP = "gen_ai_latest_experimental/dup"  # both, during a migration
+MODES = (MODE_DEFAULT, MODE_LATEST, MODE_DUP)
+OP_FETCH_RESPONSE: Final = "fetch_response"  # responses.retrieve (latest names)
+REQUEST_STREAM: Final = "gen_ai.request.stream"  # True on streamed calls (every mode: a new name only)
+RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+REQUEST_PREVIOUS_RESPONSE_ID: Final = "gen_ai.request.previous_response.id"
+RESPONSE_STATUS: Final = "gen_ai.response.status"
+USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+TOKEN_MODALITY: Final = "gen_ai.token.modality"  # metric attribute of the inference usage counters
+TOKEN_MODALITY_UNKNOWN = "unknown"  # the APIs report no modality breakdown
+# The inference metrics that replace gen_ai.client.token.usage: histograms per operation, counters of use.
+METRIC_OPERATION_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
+METRIC_OPERATION_OUTPUT_TOKENS: Final = "gen_ai.client.inference.operation.output_tokens"
+METRIC_USAGE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.input_tokens"
+METRIC_USAGE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.output_tokens"
+METRIC_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.cache_read.input_tokens"
+METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.cache_write.input_tokens"
+METRIC_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.reasoning.output_tokens"
+
+# Our name -> the latest convention's name for the same value (docs/attributes.md, "Semconv modes").
+LATEST_RENAMES: Mapping[str, str] = {
+    RESPONSE_PREVIOUS_ID: REQUEST_PREVIOUS_RESPONSE_ID,
+    USAGE_CACHE_CREATION_INPUT_TOKENS: USAGE_CACHE_WRITE_INPUT_TOKENS,
+    STREAM_TIME_TO_FIRST_EVENT: RESPONSE_TIME_TO_FIRST_CHUNK,
+    EXECUTION_STATUS: RESPONSE_STATUS,
+}
+# (attribute, our value) -> the registry's value. The Agent Service is Foundry's: never our own
+# azure.ai.agents in the latest names.
+LATEST_VALUES: Mapping[tuple[str, str], str] = {
+    (PROVIDER_NAME, PROVIDER_AZURE_AI_AGENTS): PROVIDER_MICROSOFT_FOUNDRY,
+}
+# Operations whose latest name differs for every call (others are decided per call: calls.py).
+LATEST_OPERATIONS: Mapping[str, str] = {
+    "process_thread_run": OP_INVOKE_AGENT,
+    "get_response": OP_FETCH_RESPONSE,
+}
+# Latest span names: "{operation} {target}", the target read from these attributes in order.
+SPAN_NAME_TARGETS: Mapping[str, tuple[str, ...]] = {
+    OP_INVOKE_AGENT: (AGENT_NAME, AGENT_ID),
+    OP_CREATE_AGENT: (AGENT_NAME, AGENT_ID),
+    OP_CHAT: (REQUEST_MODEL, RESPONSE_MODEL),
+    OP_EXECUTE_TOOL: (TOOL_NAME,),
+}
+
+
+@dataclass(frozen=True)
+class Names:
+    """One mode's names, resolved once at ``instrument()``: what the hot path looks up.
+
+    ``attributes`` maps our internal attribute dict to what is emitted (identity in the default mode).
+    """
+
+    mode: str = MODE_DEFAULT
+    latest: bool = False  # operation names, span names and provider values of the latest conventions
+    token_usage_metric: bool = True  # gen_ai.client.token.usage
+    inference_metrics: bool = False  # gen_ai.client.inference.*
+    renames: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    values: Mapping[tuple[str, Any], Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_mode(cls, mode: str) -> Names:
+        if mode == MODE_DEFAULT:
+            return cls()
+        dup = mode == MODE_DUP
+        renames = {old: ((old, new) if dup else (new,)) for old, new in LATEST_RENAMES.items()}
+        return cls(mode, True, dup, True, renames, dict(LATEST_VALUES))
+
+    def attributes(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """``attrs`` under this mode's names (the same dict when nothing is renamed)."""
+        if not self.latest:
+            return attrs
+        renames, values = self.renames, self.values
+        out: dict[str, Any] = {}
+        for key, value in attrs.items():
+            if type(value) is str:
+                value = values.get((key, value), value)
+            for name in renames.get(key, (key,)):
+                out[name] = value
+        return out
+
+    def span_name(self, operation: str, attrs: Mapping[str, Any]) -> str:
+        """The latest span name: ``{operation} {model or agent or tool}`` where one is known."""
+        for key in SPAN_NAME_TARGETS.get(operation, ()):
+            target = attrs.get(key)
+            if isinstance(target, str) and target:
+                return f"{operation} {target}"
+        return operation
+
+
+def resolve_mode(given: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The mode: ``given`` if set, else the gen_ai entry of OTEL_SEMCONV_STABILITY_OPT_IN (a comma
+    separated list, as in the other conventions), else the default. An unknown value is refused."""
+    if given is not None:
+        if given not in MODES:
+            raise ValueError(f"semconv= must be one of {MODES}, got {given!r}")
+        return given
+    listed = (environ if environ is not None else _environ()).get(SEMCONV_OPT_IN_ENV, "")
+    entries = {entry.strip() for entry in listed.split(",")}
+    if MODE_DUP in entries:
+        return MODE_DUP
+    return MODE_LATEST if MODE_LATEST in entries else MODE_DEFAULT
+
+
+def _environ() -> Mapping[str, str]:
+    import os
+
+    return os.environ

@@ -74,6 +74,7 @@ def instrument(
     message_fingerprint_key: str | bytes | None = None,
     content_guard: bool | None = None,
     content_guard_patterns: Iterable[str] | None = None,
+    semconv: str | None = None,
 ) -> Instrumentation:
     """Instrument every supported client library with one call; returns what was set up.
 
@@ -90,6 +91,9 @@ def instrument(
     ``content_guard=True`` (or ASSISTANT_TELEMETRY_CONTENT_GUARD=1) removes conversation content
     from every span and log record the providers export, whichever library emitted it (see
     docs/privacy.md); ``content_guard_patterns`` adds attribute names (globs) to remove.
+    ``semconv`` chooses the GenAI convention names: "default" (today's), "gen_ai_latest_experimental"
+    (the latest development names) or "gen_ai_latest_experimental/dup" (both); unset, the gen_ai entry
+    of OTEL_SEMCONV_STABILITY_OPT_IN decides (docs/attributes.md, "Semconv modes").
     Calling it again while instrumented returns the first call's result unchanged.
     """
     global _current
@@ -128,6 +132,7 @@ def instrument(
         azure_hosts=azure_hosts,
         inner_spans=inner_spans,
         message_fingerprint_key=message_fingerprint_key,
+        semconv=semconv,
     )
     _current = session
     return session

@@ -59,6 +59,8 @@ class StreamObserver:
         self.settled = False  # the run stopped: closing now is a normal end
         self.stopped: str | None = None  # ERROR once the service reported an error event
         self.ended = False
+        if getattr(call, "recording", False):  # a streamed call: semconv's gen_ai.request.stream
+            call.annotate({sc.REQUEST_STREAM: True})
 
     def item(self, item: Any) -> None:
         if self.ended:
@@ -167,6 +169,7 @@ class RunEvents(StreamObserver):
     def run_event(self, run: Any) -> None:
         status = self.annotate_object(run_attributes, run).get(sc.RUN_STATUS)
         self.call.record_status(status, {sc.RUN_STATUS: status} if status else {})
+        self.call.observe_execution(run)  # a run waiting for tool outputs (tools.py)
         if status in _SETTLED_RUN_STATUSES:
             self.settled = True
 
@@ -223,6 +226,7 @@ class ResponseEvents(StreamObserver):
     def response_event(self, response: Any) -> None:
         attrs = self.annotate_object(response_object_attributes, response)
         if attrs.get(sc.EXECUTION_STATUS) in TERMINAL_RESPONSE_STATUSES:
+            self.call.observe_execution(response)  # its tool call items (tools.py)
             self.settled = True
             self.end(FINISHED)
 

@@ -225,7 +225,10 @@ def run_step_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
     types = tool_types(field(details, "tool_calls"))
     if types:
         attrs[sc.RUN_STEP_TOOL_TYPES] = types
-    usage_attributes(field(obj, "usage"), attrs)
+    # A share of the run's tokens: not gen_ai.usage.*, which the run carries (counted once).
+    usage = field(obj, "usage")
+    put(attrs, sc.RUN_STEP_INPUT_TOKENS, _first_count(usage, "prompt_tokens", "input_tokens"))
+    put(attrs, sc.RUN_STEP_OUTPUT_TOKENS, _first_count(usage, "completion_tokens", "output_tokens"))
 
 
 def page_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:

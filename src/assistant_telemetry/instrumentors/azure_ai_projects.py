@@ -113,7 +113,7 @@ class _Guest(Call):
 
     def end(self) -> None:
         if self.pending:
-            self.span.set_attributes(self.pending)
+            self.span.set_attributes(self.runtime.names.attributes(self.pending))
             self.pending = {}
         self._record_metrics()
 

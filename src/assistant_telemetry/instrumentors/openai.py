@@ -60,6 +60,7 @@ def _op(
     stream: Callable[[Any], Any] | None = None,
     client: Callable[[Any, Settings], dict[str, Any]] = client_attributes,
     result: Callable[[Any, Attributes, Settings], Any] = result_attributes,
+    latest: str | None = None,
 ) -> Operation:
     return Operation(
         module=module,
@@ -71,6 +72,7 @@ def _op(
         stream=stream,
         client=client,
         result=result,
+        latest_operation=latest,
     )
 
 
@@ -133,6 +135,7 @@ RESPONSES_OPERATIONS: tuple[Operation, ...] = (
 )
 
 PROCESS_RUN = "process_thread_run"
+SUBMIT = sc.OP_SUBMIT_TOOL_OUTPUTS
 
 # Operation names follow Azure AI agent tracing where it has one (create_thread,
 # create_message, list_messages, start_thread_run, get_thread_run, submit_tool_outputs,
@@ -164,12 +167,15 @@ OPERATIONS: tuple[Operation, ...] = (
     # Helpers that drive a run to a terminal status: one span each, their inner calls folded in.
     _op(RUNS, "Runs", "create_and_poll", PROCESS_RUN, kind=LIFECYCLE),
     _op(RUNS, "Runs", "poll", PROCESS_RUN, "run_id", "thread_id", kind=LIFECYCLE),
-    _op(RUNS, "Runs", "submit_tool_outputs_and_poll", PROCESS_RUN, kind=LIFECYCLE),
+    # Resuming a run after its tool outputs continues the execution invoke_agent started.
+    _op(RUNS, "Runs", "submit_tool_outputs_and_poll", PROCESS_RUN, kind=LIFECYCLE, latest=SUBMIT),
     _op(THREADS, "Threads", "create_and_run_poll", PROCESS_RUN, kind=LIFECYCLE),
     # Stream helpers: the span opens with the manager's ``with`` and ends with the stream.
     _op(RUNS, "Runs", "stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
     _op(RUNS, "Runs", "create_and_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
-    _op(RUNS, "Runs", "submit_tool_outputs_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
+    _op(
+        RUNS, "Runs", "submit_tool_outputs_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents, latest=SUBMIT
+    ),
     _op(THREADS, "Threads", "create_and_run_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
     # --- chat.completions: Assistants apps mix it in; on Azure it carries the content filter results.
     Operation(

@@ -1,0 +1,195 @@
+"""execute_tool spans and invoke_agent executions on the real SDKs: openai Assistants and Responses,
+azure-ai-agents, and Foundry agents v2 (azure-ai-projects), against the simulator.
+
+A tool call is one span, a child of its execution's span, with its name, call id and type, timed
+from the run waiting to its outputs being sent (the app ran it) or by the run step's own timestamps
+(learned afterwards); never its arguments or output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import assistant_telemetry
+from assistant_telemetry import semconv as sc
+from assistant_telemetry.simulator import Simulator
+from assistant_telemetry.simulator.runs import TOOL_CALLS
+
+from azure_clients import AllowHttpBearer, StaticToken, tool_functions
+from conftest import Telemetry
+
+CANARY = "CANARY-TOOL-9d2e"
+FUNCTIONS = {name for name, _ in TOOL_CALLS}
+
+
+@pytest.fixture
+def latest(strict_guard: None) -> Iterator[Telemetry]:
+    telemetry = Telemetry()
+    assistant_telemetry.instrument(
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+        semconv=sc.MODE_LATEST,
+    )
+    yield telemetry
+    assistant_telemetry.uninstrument()
+
+
+def tools(telemetry: Telemetry) -> list[Any]:
+    return [s for s in telemetry.spans if s.attributes.get(sc.OPERATION_NAME) == sc.OP_EXECUTE_TOOL]
+
+
+def exported(telemetry: Telemetry) -> str:
+    parts = [
+        [s.name, dict(s.attributes or {}), [dict(e.attributes or {}) for e in s.events]]
+        for s in telemetry.spans
+    ]
+    return json.dumps(parts, default=str)
+
+
+def tool_loop(client: Any, sim: Simulator) -> tuple[Any, Any]:
+    beta = client.beta
+    assistant = beta.assistants.create(model="gpt-4o", name="weather-helper")
+    thread = beta.threads.create()
+    beta.threads.messages.create(thread.id, role="user", content="weather?")
+    sim.next_run_outcome("requires_action", "completed")
+    waiting = beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    calls = waiting.required_action.submit_tool_outputs.tool_calls
+    outputs = [{"tool_call_id": c.id, "output": CANARY} for c in calls]
+    done = beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=waiting.id, thread_id=thread.id, tool_outputs=outputs
+    )
+    return done, calls
+
+
+@pytest.mark.timeout(120)
+def test_assistants_tool_loop_is_invoke_agent_with_execute_tool_children(
+    latest: Telemetry, sim: Simulator, client: Any
+) -> None:
+    done, calls = tool_loop(client, sim)
+    (invoked,) = [s for s in latest.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT]
+    assert invoked.name == "invoke_agent weather-helper" and invoked.kind.name == "CLIENT"
+    assert invoked.attributes[sc.RUN_ID] == done.id and invoked.attributes[sc.RUN_STATUS] == "requires_action"
+    resumed = next(s for s in latest.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_SUBMIT_TOOL_OUTPUTS)
+    assert resumed.attributes[sc.RUN_STATUS] == "completed" and resumed.attributes[sc.USAGE_INPUT_TOKENS] > 0
+    spans = tools(latest)
+    assert {s.attributes[sc.TOOL_CALL_ID] for s in spans} == {c.id for c in calls}
+    for span in spans:
+        attrs = span.attributes
+        assert span.name == f"execute_tool {attrs[sc.TOOL_NAME]}" and attrs[sc.TOOL_NAME] in FUNCTIONS
+        assert span.kind.name == "INTERNAL" and span.parent.span_id == invoked.context.span_id
+        assert (attrs[sc.TOOL_TYPE], attrs[sc.TOOL_TIMING]) == ("function", "client")
+        assert attrs[sc.RUN_ID] == done.id and attrs[sc.AGENT_NAME] == "weather-helper"
+        # From the run seen waiting (the helper's end) to the outputs sent (the submit's start).
+        assert (
+            invoked.end_time - 5_000_000 <= span.start_time <= span.end_time <= resumed.start_time + 5_000_000
+        )
+    assert CANARY not in exported(latest)
+
+
+@pytest.mark.timeout(120)
+def test_steps_learned_afterwards_have_the_steps_times(
+    sim: Simulator, client: Any, strict_guard: None
+) -> None:
+    """Another process (or a restarted one) lists a finished run's steps: the service-reported tool
+    calls become spans with the step's own created_at / completed_at."""
+    first = Telemetry()
+    assistant_telemetry.instrument(tracer_provider=first.tracer_provider, meter_provider=first.meter_provider)
+    try:
+        done, calls = tool_loop(client, sim)
+    finally:
+        assistant_telemetry.uninstrument()
+    later = Telemetry()
+    assistant_telemetry.instrument(tracer_provider=later.tracer_provider, meter_provider=later.meter_provider)
+    try:
+        steps = list(client.beta.threads.runs.steps.list(done.id, thread_id=done.thread_id))
+    finally:
+        assistant_telemetry.uninstrument()
+    step = next(s for s in steps if s.type == "tool_calls")
+    spans = tools(later)
+    assert {s.attributes[sc.TOOL_CALL_ID] for s in spans} == {c.id for c in calls}
+    listed = later.one("list_run_steps")
+    for span in spans:
+        assert span.name == sc.OP_EXECUTE_TOOL  # default mode: fixed span names
+        assert span.attributes[sc.TOOL_TIMING] == "step_timestamps"
+        assert span.attributes[sc.RUN_STEP_ID] == step.id and span.attributes[sc.TOOL_STATUS] == "completed"
+        assert (span.start_time, span.end_time) == (step.created_at * 10**9, step.completed_at * 10**9)
+        assert span.parent.span_id == listed.context.span_id  # the execution's own span is not known here
+
+
+@pytest.mark.timeout(120)
+def test_responses_function_calls(latest: Telemetry, sim: Simulator, client: Any) -> None:
+    sim.next_run_outcome("requires_action")
+    asked = client.responses.create(model="gpt-4o", input="weather?")
+    outputs = [
+        {"type": "function_call_output", "call_id": item.call_id, "output": CANARY}
+        for item in asked.output
+        if item.type == "function_call"
+    ]
+    assert outputs
+    client.responses.create(model="gpt-4o", input=outputs, previous_response_id=asked.id)
+    first, answer = [s for s in latest.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_CHAT]
+    spans = tools(latest)
+    assert {s.attributes[sc.TOOL_CALL_ID] for s in spans} == {o["call_id"] for o in outputs}
+    for span in spans:
+        assert span.parent.span_id == first.context.span_id
+        assert span.attributes[sc.RESPONSE_ID] == asked.id and span.attributes[sc.TOOL_TIMING] == "client"
+        assert first.end_time - 5_000_000 <= span.start_time <= span.end_time <= answer.start_time + 5_000_000
+    assert CANARY not in exported(latest)
+
+
+@pytest.mark.timeout(120)
+def test_azure_ai_agents_auto_function_calls(latest: Telemetry, sim: Simulator) -> None:
+    from azure.ai.agents import AgentsClient
+
+    with AgentsClient(
+        sim.agents_endpoint(), StaticToken(), per_call_policies=[AllowHttpBearer()], retry_total=0
+    ) as client:
+        client.enable_auto_function_calls(tool_functions(CANARY))
+        agent = client.create_agent(model="gpt-4o", name="helper")
+        thread = client.threads.create()
+        client.messages.create(thread.id, role="user", content="weather?")
+        sim.next_run_outcome("requires_action", "completed")
+        run = client.runs.create_and_process(thread_id=thread.id, agent_id=agent.id, polling_interval=0)
+    invoked = latest.one("invoke_agent helper")
+    assert invoked.attributes[sc.RUN_ID] == run.id and invoked.attributes[sc.USAGE_INPUT_TOKENS] > 0
+    assert invoked.attributes[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY
+    spans = tools(latest)
+    assert {s.attributes[sc.TOOL_NAME] for s in spans} == FUNCTIONS
+    for span in spans:
+        assert span.parent.span_id == invoked.context.span_id
+        assert span.attributes[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY
+        assert invoked.start_time <= span.start_time <= span.end_time <= invoked.end_time
+    assert CANARY not in exported(latest)
+
+
+@pytest.mark.timeout(120)
+def test_foundry_agent_response_is_invoke_agent(latest: Telemetry, sim: Simulator) -> None:
+    pytest.importorskip("azure.ai.projects")
+    from azure.ai.projects import AIProjectClient
+    from azure.ai.projects.models import PromptAgentDefinition
+
+    project = AIProjectClient(
+        sim.agents_endpoint("demo-project"),
+        StaticToken(),
+        per_call_policies=[AllowHttpBearer()],
+        retry_total=0,
+    )
+    with project:
+        project.agents.create_version("helper", definition=PromptAgentDefinition(model="gpt-4o"))
+        openai = project.get_openai_client()
+        conversation = openai.conversations.create()
+        reference = {"agent_reference": {"name": "helper", "version": "1", "type": "agent_reference"}}
+        response = openai.responses.create(input="hi", conversation=conversation.id, extra_body=reference)
+    invoked = latest.one("invoke_agent helper")
+    attrs = invoked.attributes
+    assert invoked.kind.name == "CLIENT" and attrs[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT
+    assert (attrs[sc.AGENT_NAME], attrs[sc.AGENT_VERSION], attrs[sc.AGENT_ID]) == ("helper", "1", "helper:1")
+    assert attrs[sc.CONVERSATION_ID] == conversation.id and attrs[sc.RESPONSE_ID] == response.id
+    assert (
+        attrs[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY and attrs[sc.RESPONSE_STATUS] == "completed"
+    )
+    assert attrs[sc.USAGE_INPUT_TOKENS] == response.usage.input_tokens
