@@ -23,6 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import runtime
 from . import semconv as sc
 from .extract.assistants import message_attributes, run_step_attributes
+from .extract.content_filter import guardrail_events
 from .extract.content_filter import metric_points as content_filter_points
 from .extract.errors import error_attributes
 from .extract.fields import field, items, parsed, text
@@ -298,6 +299,11 @@ class Call:
         if self.pending:
             self.span.set_attributes(self.runtime.names.attributes(self.pending))
             self.pending = {}
+        if self.recording and (
+            sc.CONTENT_FILTER_OUTCOME in self.attrs or sc.CONTENT_FILTER_ERROR in self.attrs
+        ):
+            for event in guardrail_events(self.attrs, self.run_claimed):
+                self.span.add_event(sc.EVENT_GUARDRAIL_RESULT, event)
         self.span.end()
         self._record_metrics()
 

@@ -279,6 +279,7 @@ OP_LIST_AGENT_VERSIONS: Final = "list_agent_versions"
 OP_DELETE_AGENT_VERSION: Final = "delete_agent_version"
 AZURE_MS_REQUEST_ID: Final = _NS + "azure.ms_request_id"  # x-ms-request-id of Azure data planes (Foundry)
 
+<<<<<<< HEAD
 # --- tools: execute_tool spans (one per tool call of an execution) ------------------------------
 OP_INVOKE_AGENT: Final = "invoke_agent"
 OP_EXECUTE_TOOL: Final = "execute_tool"
@@ -410,3 +411,20 @@ def _environ() -> Mapping[str, str]:
     import os
 
     return os.environ
+=======
+# --- consumers' keys (issue 19.5) ---
+# Content filter results as the GenAI conventions' guardrail results (open-telemetry/
+# semantic-conventions-genai f5e3733b, docs/gen-ai/gen-ai-guardrails.md): one span event per flagged
+# category, Azure's own words kept. No apply_guardrail span: Azure's filter runs inside the model call,
+# there is no separate guardrail request to time.
+EVENT_GUARDRAIL_RESULT: Final = "gen_ai.guardrail.result"
+GUARDRAIL_COMPONENT_NAME: Final = "gen_ai.guardrail.component.name"
+GUARDRAIL_SOURCE: Final = "gen_ai.guardrail.source"  # prompt | completion (Azure's source_type words)
+GUARDRAIL_RISK_CATEGORY: Final = "gen_ai.guardrail.risk.category"  # hate, self_harm, jailbreak ...
+GUARDRAIL_RESULT_TYPE: Final = "gen_ai.guardrail.result.type"  # severity | detected | finish_reason ...
+GUARDRAIL_RESULT_VALUE: Final = "gen_ai.guardrail.result.value"  # medium | true | content_filter ...
+GUARDRAIL_COMPONENT_AZURE_CONTENT_SAFETY = "Azure AI Content Safety"  # what powers Azure OpenAI's filter
+GUARDRAIL_EVENTS_CAP: Final = 32
+# Foundry project ARM ids: FOUNDRY_PROJECT_ARM_ID may list several (comma or whitespace separated);
+# a call gets the one whose .../accounts/{resource}/projects/{project} names its endpoint.
+>>>>>>> consumers

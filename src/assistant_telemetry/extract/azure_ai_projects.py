@@ -91,23 +91,45 @@ def _resource_name(host: str) -> str | None:
 def project_attributes(host: Any, path: Any) -> dict[str, Any]:
     """A Foundry project endpoint (``.../api/projects/{project}...``): provider, project, resource,
     and the project's ARM id when ``FOUNDRY_PROJECT_ARM_ID`` names this project. Empty otherwise."""
+    attrs = project_keys(host, path)
+    if attrs:
+        attrs[sc.PROVIDER_NAME] = sc.PROVIDER_MICROSOFT_FOUNDRY
+        attrs[sc.AZURE_RESOURCE_PROVIDER_NAMESPACE] = sc.AZURE_NAMESPACE_COGNITIVE_SERVICES
+    return attrs
+
+
+def project_keys(host: Any, path: Any) -> dict[str, Any]:
+    """What identifies the Foundry project an endpoint belongs to (its name, its resource's, its ARM
+    id), without a provider: an Agent Service client on a project endpoint keeps its own."""
     if not isinstance(path, str) or sc.FOUNDRY_PROJECT_PATH not in path:
         return {}
     project = path.split(sc.FOUNDRY_PROJECT_PATH, 1)[1].split("/", 1)[0]
     if not project:
         return {}
-    attrs: dict[str, Any] = {
-        sc.PROVIDER_NAME: sc.PROVIDER_MICROSOFT_FOUNDRY,
-        sc.AZURE_RESOURCE_PROVIDER_NAMESPACE: sc.AZURE_NAMESPACE_COGNITIVE_SERVICES,
-        sc.FOUNDRY_PROJECT_NAME: project,
-    }
-    if isinstance(host, str) and host:
-        put(attrs, sc.FOUNDRY_RESOURCE_NAME, _resource_name(host))
-    arm_id = os.environ.get(sc.FOUNDRY_PROJECT_ARM_ID_ENV, "").strip()
-    # Only the project it names: an app may talk to several projects, one id must not label them all.
-    if arm_id and arm_id.rstrip("/").rsplit("/", 1)[-1].lower() == project.lower():
-        attrs[sc.FOUNDRY_PROJECT_ID] = arm_id
+    attrs: dict[str, Any] = {sc.FOUNDRY_PROJECT_NAME: project}
+    resource = _resource_name(host) if isinstance(host, str) and host else None
+    put(attrs, sc.FOUNDRY_RESOURCE_NAME, resource)
+    # Only an id naming this project: an app may talk to several, one id must not label them all.
+    put(attrs, sc.FOUNDRY_PROJECT_ID, _arm_id(project, resource if _AZURE_HOST in str(host) else None))
     return attrs
+
+
+_AZURE_HOST = ".azure.com"  # {resource}.services.ai.azure.com: the first label is the ARM account
+
+
+def _arm_id(project: str, account: str | None) -> str | None:
+    """The ``FOUNDRY_PROJECT_ARM_ID`` entry (several may be listed) ending in ``projects/{project}``
+    and, when the host names its resource, under ``accounts/{account}``."""
+    for arm_id in os.environ.get(sc.FOUNDRY_PROJECT_ARM_ID_ENV, "").replace(",", " ").split():
+        segments = arm_id.rstrip("/").lower().split("/")
+        if segments[-1] != project.lower():
+            continue
+        if account and "accounts" in segments[:-1]:
+            named = segments[segments.index("accounts") + 1]
+            if named != account.lower():
+                continue
+        return arm_id.rstrip("/")
+    return None
 
 
 def url_project_attributes(url: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ error message.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .. import semconv as sc
@@ -186,23 +187,14 @@ def metric_points(attrs: Attributes, run_claimed: bool = True) -> list[dict[str,
     from a response (they repeat on every retrieve) count only where the execution's end is
     counted (``run_claimed``); a 400 that blocks a prompt is an attempt of its own and counts.
     """
+    if not _counts(attrs, run_claimed):
+        return []
     outcome = attrs.get(sc.CONTENT_FILTER_OUTCOME)
     failed = attrs.get(sc.CONTENT_FILTER_ERROR) is True
-    if outcome is None and not failed:
-        return []
-    from_response = attrs.get(sc.EXECUTION_KIND) == sc.EXECUTION_KIND_RESPONSE
-    from_run = from_response or sc.RUN_ID in attrs or sc.MESSAGE_ID in attrs
-    if from_run and not run_claimed and (from_response or outcome != BLOCKED_PROMPT):
-        return []
     context = {key: attrs[key] for key in _METRIC_CONTEXT_KEYS if key in attrs}
     points: list[dict[str, Any]] = []
     filtered_sources: set[str] = set()
-    for (source, category), (filtered_key, severity_key, detected_key) in NAMES.items():
-        filtered = attrs.get(filtered_key) is True
-        severity = attrs.get(severity_key)
-        detected = attrs.get(detected_key)
-        if not (filtered or detected is True or (severity is not None and severity != SAFE)):
-            continue
+    for source, category, filtered, severity, detected in _flagged(attrs):
         point = {**context, sc.CONTENT_FILTER_SOURCE: source, sc.CONTENT_FILTER_CATEGORY: category}
         point[sc.CONTENT_FILTER_FILTERED] = filtered
         if severity is not None:
@@ -227,3 +219,79 @@ def metric_points(attrs: Attributes, run_claimed: bool = True) -> list[dict[str,
             {**context, sc.CONTENT_FILTER_CATEGORY: FILTER_ERROR, sc.CONTENT_FILTER_FILTERED: False}
         )
     return points
+
+
+def _counts(attrs: Attributes, run_claimed: bool) -> bool:
+    """Whether this span reports the filter's results: it has some, and (for results read from an
+    Assistants run or message, or a response, which repeat on every retrieve) it is where the
+    execution's end is counted; a 400 that blocks a prompt is an attempt of its own and counts."""
+    outcome = attrs.get(sc.CONTENT_FILTER_OUTCOME)
+    if outcome is None and attrs.get(sc.CONTENT_FILTER_ERROR) is not True:
+        return False
+    from_response = attrs.get(sc.EXECUTION_KIND) == sc.EXECUTION_KIND_RESPONSE
+    from_run = from_response or sc.RUN_ID in attrs or sc.MESSAGE_ID in attrs
+    return not (from_run and not run_claimed and (from_response or outcome != BLOCKED_PROMPT))
+
+
+def _flagged(attrs: Attributes) -> Iterator[tuple[str, str, bool, Any, Any]]:
+    """(source, category, filtered, severity, detected) of each category the filter flagged."""
+    for (source, category), (filtered_key, severity_key, detected_key) in NAMES.items():
+        filtered = attrs.get(filtered_key) is True
+        severity = attrs.get(severity_key)
+        detected = attrs.get(detected_key)
+        if filtered or detected is True or (severity is not None and severity != SAFE):
+            yield source, category, filtered, severity, detected
+
+
+# --- gen_ai.guardrail.result events: the same results in the conventions' vocabulary ---------------
+
+_INCOMPLETE_KEYS = (sc.RUN_INCOMPLETE_REASON, sc.MESSAGE_INCOMPLETE_REASON, sc.EXECUTION_INCOMPLETE_REASON)
+
+
+def guardrail_events(attrs: Attributes, run_claimed: bool = True) -> list[dict[str, Any]]:
+    """``gen_ai.guardrail.result`` event attributes: one per flagged (source, category), with
+    Azure's own words (source ``prompt``/``completion``, category ``self_harm``, severity
+    ``medium``); a block no category explains, by the field that reported it; a filter that did
+    not run. The conventions forbid inferring allow/deny from a severity: that verdict stays in
+    ``assistant_telemetry.content_filter.outcome``. Counted where the metric is (``run_claimed``).
+    """
+    if not _counts(attrs, run_claimed):
+        return []
+    base: dict[str, Any] = {sc.GUARDRAIL_COMPONENT_NAME: sc.GUARDRAIL_COMPONENT_AZURE_CONTENT_SAFETY}
+    if sc.PROVIDER_NAME in attrs:
+        base[sc.PROVIDER_NAME] = attrs[sc.PROVIDER_NAME]
+    events: list[dict[str, Any]] = []
+    explained: set[str] = set()
+    for source, category, filtered, severity, detected in _flagged(attrs):
+        if severity is not None:
+            result = ("severity", str(severity))
+        else:
+            result = ("detected", "true" if detected is True else "false")
+        event = {**base, sc.GUARDRAIL_SOURCE: source, sc.GUARDRAIL_RISK_CATEGORY: category}
+        event[sc.GUARDRAIL_RESULT_TYPE], event[sc.GUARDRAIL_RESULT_VALUE] = result
+        event[sc.CONTENT_FILTER_FILTERED] = filtered
+        events.append(event)
+        if filtered:
+            explained.add(source)
+    outcome = attrs.get(sc.CONTENT_FILTER_OUTCOME)
+    for source in sc.CONTENT_FILTER_SOURCES:
+        if outcome == _BLOCKED[source] and source not in explained:
+            event = {**base, sc.GUARDRAIL_SOURCE: source, sc.CONTENT_FILTER_FILTERED: True}
+            event[sc.GUARDRAIL_RESULT_TYPE], event[sc.GUARDRAIL_RESULT_VALUE] = _block_field(attrs)
+            events.append(event)
+    if attrs.get(sc.CONTENT_FILTER_ERROR) is True:
+        events.append(
+            {**base, sc.GUARDRAIL_RESULT_TYPE: "error", sc.GUARDRAIL_RESULT_VALUE: "content_filter_error"}
+        )
+    return events[: sc.GUARDRAIL_EVENTS_CAP]
+
+
+def _block_field(attrs: Attributes) -> tuple[str, str]:
+    """The provider field that reported a block without naming a category, and its value."""
+    if attrs.get(sc.ERROR_CODE) == CONTENT_FILTER:
+        return "error.code", CONTENT_FILTER
+    if CONTENT_FILTER in (attrs.get(sc.RESPONSE_FINISH_REASONS) or ()):
+        return "finish_reason", CONTENT_FILTER
+    if any(attrs.get(key) == CONTENT_FILTER for key in _INCOMPLETE_KEYS):
+        return "incomplete_details.reason", CONTENT_FILTER
+    return "blocked", "true"  # a Responses content_filters entry said blocked: true

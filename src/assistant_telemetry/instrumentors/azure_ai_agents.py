@@ -36,6 +36,7 @@ from .. import semconv as sc
 from ..calls import Active, fail, finish, start
 from ..config import Settings
 from ..extract.assistants import object_attributes
+from ..extract.azure_ai_projects import project_keys
 from ..extract.fields import Attributes
 from ..extract.http import response_attributes
 from ..guard import internal_error
@@ -314,6 +315,7 @@ def _read_request(call: Any, request: Any) -> None:
         if host:
             port = url.port or (443 if url.scheme == "https" else 80)
             call.annotate({sc.SERVER_ADDRESS: host, sc.SERVER_HOST: host, sc.SERVER_PORT: port})
+        call.annotate(project_keys(host, url.path))  # a project endpoint: the Foundry portal's keys
     except Exception as error:
         internal_error(error, "headers")
 
