@@ -279,7 +279,6 @@ OP_LIST_AGENT_VERSIONS: Final = "list_agent_versions"
 OP_DELETE_AGENT_VERSION: Final = "delete_agent_version"
 AZURE_MS_REQUEST_ID: Final = _NS + "azure.ms_request_id"  # x-ms-request-id of Azure data planes (Foundry)
 
-<<<<<<< HEAD
 # --- tools: execute_tool spans (one per tool call of an execution) ------------------------------
 OP_INVOKE_AGENT: Final = "invoke_agent"
 OP_EXECUTE_TOOL: Final = "execute_tool"
@@ -411,7 +410,6 @@ def _environ() -> Mapping[str, str]:
     import os
 
     return os.environ
-=======
 # --- consumers' keys (issue 19.5) ---
 # Content filter results as the GenAI conventions' guardrail results (open-telemetry/
 # semantic-conventions-genai f5e3733b, docs/gen-ai/gen-ai-guardrails.md): one span event per flagged
@@ -427,4 +425,3 @@ GUARDRAIL_COMPONENT_AZURE_CONTENT_SAFETY = "Azure AI Content Safety"  # what pow
 GUARDRAIL_EVENTS_CAP: Final = 32
 # Foundry project ARM ids: FOUNDRY_PROJECT_ARM_ID may list several (comma or whitespace separated);
 # a call gets the one whose .../accounts/{resource}/projects/{project} names its endpoint.
->>>>>>> consumers
