@@ -613,10 +613,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump({"floor": results.floor, "blocks": results.blocks}, out)
     if args.peers:
-        from peers import compare
+        from peers import main as peers
 
         print()
-        print(compare(seconds=seconds, markdown=args.markdown))
+        peers(["--seconds", str(seconds), *(["--markdown"] if args.markdown else [])])
     ok = within_target(results)
     if not ok:
         print("\nsome ratios are over target", file=sys.stderr)

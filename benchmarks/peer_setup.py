@@ -251,7 +251,8 @@ def _import_all(packages: Sequence[str] = PACKAGES) -> None:
 
     for name in packages:
         package = importlib.import_module(name)
-        for found in pkgutil.walk_packages(package.__path__, name + "."):
+        # onerror: a subpackage that needs a missing extra (numpy ...) raises more than ImportError
+        for found in pkgutil.walk_packages(package.__path__, name + ".", onerror=lambda _: None):
             try:
                 importlib.import_module(found.name)
             except Exception:
