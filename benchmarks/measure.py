@@ -210,6 +210,7 @@ class Variant:
     client: Callable[[], Any]
     # Wraps every call: (workload name, call) -> the call to time instead.
     around: Callable[[str, Callable[[], Any]], Callable[[], Any]] | None = None
+    skip: frozenset[str] = frozenset()  # workloads not timed under this variant (interleave)
     _calls: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
 
     def calls(self, workloads: Sequence[Workload]) -> dict[str, Callable[[], Any]]:
@@ -326,6 +327,8 @@ def interleave(
         variants[0].enter()
         sizes[workload.name] = block_size(calls[0][workload.name], block_s)
         for variant, fns in zip(variants, calls, strict=True):  # warm every path once
+            if workload.name in variant.skip:
+                continue
             variant.enter()
             block_size(fns[workload.name], block_s)
     floor.enter()
@@ -341,6 +344,8 @@ def interleave(
         order = cycle[len(floors) % len(cycle)]
         for workload in workloads:
             for index in order:
+                if workload.name in variants[index].skip:
+                    continue
                 variants[index].enter()
                 blocks[variants[index].name][workload.name].append(
                     timed(calls[index][workload.name], sizes[workload.name])

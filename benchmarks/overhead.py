@@ -215,13 +215,16 @@ def capturing() -> Iterator[Capture]:
 Captures = dict[str, dict[bool, list[SdkCall]]]  # workload -> recording? -> the call's SDK operations
 
 
-def capture(ready: Setup, workloads: Sequence[Workload] = WORKLOADS, warm: int = 3) -> Captures:
+def capture(
+    ready: Setup, workloads: Sequence[Workload] = WORKLOADS, warm: int = 3, variant: str = "recording"
+) -> Captures:
     """Each workload's SDK operations, recording and sampled out, on the instrumented client.
 
     In steady state, as the timed blocks see it: after ``warm`` calls (a run's first retrieve
     claims its outcome, later ones do not), and two calls in a row must ask the same of the SDK.
+    ``variant``: the name of ``ready``'s instrumented, recording variant.
     """
-    calls = ready.variant("recording").calls(workloads)
+    calls = ready.variant(variant).calls(workloads)
     for workload in workloads:
         fn = calls[workload.name]
         ready.captures[workload.name] = {}
@@ -610,10 +613,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump({"floor": results.floor, "blocks": results.blocks}, out)
     if args.peers:
-        from peers import compare
+        from peers import main as peers
 
         print()
-        print(compare(seconds=seconds, markdown=args.markdown))
+        peers(["--seconds", str(seconds), *(["--markdown"] if args.markdown else [])])
     ok = within_target(results)
     if not ok:
         print("\nsome ratios are over target", file=sys.stderr)

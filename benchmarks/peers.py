@@ -1,195 +1,502 @@
-"""Peers on the same calls: OpenTelemetry's openai-v2, OpenInference, OpenLLMetry, and us.
+"""Peers on every call both instrument, in one run: cost recording and sampled out, what each writes.
 
-    .venv/bin/python benchmarks/overhead.py --peers     # the main table, then this one
-    .venv/bin/python benchmarks/peers.py                # this one only
+    .venv/bin/python benchmarks/peers.py --seconds 60            # the table in docs/performance.md
+    .venv/bin/python benchmarks/peers.py --seconds 60 --write-docs   # ... and put it there
+    .venv/bin/python benchmarks/peers.py --envs main --seconds 1     # no second venv (smoke test)
 
-The peers live in their own virtual environment, benchmarks/.peers-venv (created on first use,
-gitignored), never in .venv. Each instrumentation is measured in its own process, on
-``chat.completions.create`` (the call every peer instruments) through the same mock API, with
-the same method as overhead.py (benchmarks/measure.py): interleaved plain / recording / sampled
-out blocks, and the floor measured in that same process. Each peer runs with its defaults
-(OpenInference and OpenLLMetry record message content by default; openai-v2 and we do not).
+Every peer is applied to the same process and switched on alone between single calls
+(benchmarks/peer_setup.py), so all of them, and we, are timed in the same interleaved rounds
+with the paired, Latin-square method of overhead.py (benchmarks/measure.py): one process per
+environment, and two environments, because the peers cannot share one:
 
-The venv gets the newest openai the peers work with: ``PEERS_OPENAI`` below (they import
-``httpx`` and patch for openai 1.x/2.x; openai 3.x moved to ``httpx2``).
+- ``main`` (this interpreter, openai 3.x): us, OpenTelemetry's genai-openai (on util-genai 1.x),
+  OpenInference, OpenLLMetry, azure-ai-projects' AIProjectInstrumentor;
+- ``openai2`` (benchmarks/.peers-venv, openai 2.x, installed from requirements/peers.txt): us and
+  OpenTelemetry's openai-v2 2.4b0, which imports ``httpx`` (openai 3.x uses ``httpx2``) and a
+  module of util-genai 0.x that 1.x removed.
+
+Content capture is off for every peer; the request text is a canary that must not reach any
+attribute or event. A peer that writes no span on a call does not instrument it ("-"). Per call,
+each row also counts span attributes, span events and metric records, and the bytes the OTLP
+exporters (protobuf) and the Azure Monitor exporter (envelope JSON) would send for them,
+serialized by those exporters' own encoders, never sent. Ratios compare our row with the peers'
+rows of the same process.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
+import logging
 import os
+import platform
 import subprocess
 import sys
 import warnings
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
+
+from peer_setup import Azure, Patches, PeerPipeline, PeerToggle, written  # noqa: E402
+
+from measure import Estimate, Pipeline, Results, Variant, Workload, interleave  # noqa: E402
+
 VENV = ROOT / "benchmarks" / ".peers-venv"
-PYTHON = VENV / "bin" / "python"
-PEERS_OPENAI = "openai==2.54.0"
-PACKAGES = (
-    PEERS_OPENAI,
-    "opentelemetry-sdk",
-    "opentelemetry-instrumentation-openai-v2",
-    # openai-v2 2.4b0 asks for util-genai>=0.4b0 but imports a module 1.x removed (instruments)
-    "opentelemetry-util-genai==0.4b0",
-    "openinference-instrumentation-openai",
-    "opentelemetry-instrumentation-openai",
+REQUIREMENTS = ROOT / "requirements" / "peers.txt"
+DOCS = ROOT / "docs" / "performance.md"
+US = "assistant-telemetry (us)"
+CANARY = "canary-0c4f9 the user's words"
+USER = [{"role": "user", "content": CANARY}]
+CHAT, RESP, RESP_STREAM = "chat.completions.create", "responses.create", "responses.create stream"
+POLL, LIST = "runs.create_and_poll (3 polls)", "messages.list"
+CHUNKS = (50, 500)  # content chunks of the two chat streams: the per-chunk cost is the slope
+
+
+def stream_name(chunks: int) -> str:
+    return f"chat stream, {chunks} chunks"
+
+
+TARGET_RECORDING, TARGET_CHUNK_US, TARGET_SAMPLED_OUT, TARGET_OWN = 0.6, 1.5, 0.3, 0.3
+
+
+def _drain(stream: Any) -> None:
+    for _ in stream:
+        pass
+
+
+def _chat_stream(chunks: int) -> Workload:
+    def make(c: Any) -> Callable[[], None]:
+        return lambda: _drain(
+            c.chat.completions.create(model="gpt-4o", messages=USER, stream=True, max_tokens=chunks)
+        )
+
+    return Workload(stream_name(chunks), make)
+
+
+def workloads(chunks: tuple[int, int] = CHUNKS) -> tuple[Workload, ...]:
+    """Every call measured, the two chat streams with ``chunks`` content chunks."""
+    return (
+        Workload(CHAT, lambda c: lambda: c.chat.completions.create(model="gpt-4o", messages=USER)),
+        *(_chat_stream(n) for n in chunks),
+        Workload(RESP, lambda c: lambda: c.responses.create(model="gpt-4o", input=CANARY)),
+        Workload(
+            RESP_STREAM,
+            lambda c: lambda: _drain(c.responses.create(model="gpt-4o", input=CANARY, stream=True)),
+        ),
+        Workload(
+            POLL,
+            lambda c: (
+                lambda: c.beta.threads.runs.create_and_poll(thread_id="thread_1", assistant_id="asst_1")
+            ),
+        ),
+        Workload(LIST, lambda c: lambda: c.beta.threads.messages.list("thread_1")),
+    )
+
+
+# --- the peers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    distribution: str
+    env: str  # "main" or "openai2" (see the module docstring)
+    claims: frozenset[str]  # calls it must write a span for (a self-check)
+    apply: Callable[[PeerPipeline], None]
+
+
+def _us(p: PeerPipeline) -> None:
+    import assistant_telemetry
+
+    assistant_telemetry.instrument(tracer_provider=p.tracer_provider, meter_provider=p.meter_provider)
+
+
+def _genai_openai(p: PeerPipeline) -> None:
+    from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument(tracer_provider=p.tracer_provider, meter_provider=p.meter_provider)
+
+
+def _openai_v2(p: PeerPipeline) -> None:
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument(tracer_provider=p.tracer_provider, meter_provider=p.meter_provider)
+
+
+def _openinference(p: PeerPipeline) -> None:
+    from openinference.instrumentation import TraceConfig
+    from openinference.instrumentation.openai import OpenAIInstrumentor
+
+    hidden = TraceConfig(hide_inputs=True, hide_outputs=True)
+    OpenAIInstrumentor().instrument(tracer_provider=p.tracer_provider, config=hidden)
+
+
+def _openllmetry(p: PeerPipeline) -> None:
+    from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+    os.environ["TRACELOOP_TRACE_CONTENT"] = "false"
+    OpenAIInstrumentor().instrument(tracer_provider=p.tracer_provider, meter_provider=p.meter_provider)
+
+
+def _ai_projects(p: PeerPipeline) -> None:
+    """azure-ai-projects traces through azure-core's tracing and the global providers."""
+    from azure.ai.projects.telemetry import AIProjectInstrumentor
+    from azure.core.settings import settings
+    from opentelemetry import metrics, trace
+
+    os.environ["AZURE_EXPERIMENTAL_ENABLE_GENAI_TRACING"] = "true"
+    settings.tracing_implementation = "opentelemetry"
+    trace.set_tracer_provider(p.tracer_provider)
+    metrics.set_meter_provider(p.meter_provider)
+    AIProjectInstrumentor().instrument(enable_content_recording=False)
+
+
+CHATS, RESPONSES = frozenset({CHAT, "chat stream"}), frozenset({RESP, RESP_STREAM})
+ALL = CHATS | RESPONSES | {POLL, LIST}
+PEERS = (
+    Peer(US, "assistant-telemetry", "main", ALL, _us),
+    Peer(
+        "OpenTelemetry genai-openai",
+        "opentelemetry-instrumentation-genai-openai",
+        "main",
+        CHATS | RESPONSES,
+        _genai_openai,
+    ),
+    Peer("OpenInference", "openinference-instrumentation-openai", "main", ALL, _openinference),
+    Peer("OpenLLMetry", "opentelemetry-instrumentation-openai", "main", CHATS | RESPONSES, _openllmetry),
+    Peer("azure-ai-projects", "azure-ai-projects", "main", RESPONSES, _ai_projects),
+    Peer(US, "assistant-telemetry", "openai2", ALL, _us),
+    Peer("OpenTelemetry openai-v2", "opentelemetry-instrumentation-openai-v2", "openai2", CHATS, _openai_v2),
 )
-# name -> (distribution, how to instrument)
-PEERS = {
-    "assistant-telemetry (us)": "assistant-telemetry",
-    "OpenTelemetry openai-v2": "opentelemetry-instrumentation-openai-v2",
-    "OpenInference": "openinference-instrumentation-openai",
-    "OpenLLMetry": "opentelemetry-instrumentation-openai",
-}
-USER = [{"role": "user", "content": "What is the weather like?"}]
+ENVS = ("main", "openai2")
 
 
-def ensure_venv() -> None:
-    """Create benchmarks/.peers-venv with the peers, the project and a peer-compatible openai."""
-    stamp = VENV / ".installed"
-    wanted = "\n".join(PACKAGES)
-    if stamp.exists() and stamp.read_text() == wanted:
-        return
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "--pre", *PACKAGES, "-e", str(ROOT)], check=True)
-    stamp.write_text(wanted)
+class ChunkedApi:
+    """tests/mock_api.MockApi whose chat streams carry ``max_tokens`` content chunks."""
+
+    def __new__(cls) -> Any:
+        from mock_api import MockApi, chat_chunks
+
+        class Chunked(MockApi):
+            chunks: int | None = None
+
+            def answer(self, method: str, path: str, payload: Any) -> Any:
+                self.chunks = payload.get("max_tokens") if isinstance(payload, dict) else None
+                return super().answer(method, path, payload)
+
+            def _events(self, kind: str, body: Any) -> bytes:
+                if kind != "chat.completion" or not self.chunks:
+                    return super()._events(kind, body)
+                chunks = chat_chunks(body)
+                at = next(
+                    i
+                    for i, c in enumerate(chunks)
+                    if c["choices"] and c["choices"][0]["delta"].get("content")
+                )
+                token = {
+                    **chunks[at],
+                    "choices": [{"index": 0, "delta": {"content": "tok "}, "finish_reason": None}],
+                }
+                chunks[at : at + 1] = [token] * self.chunks
+                return b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks) + b"data: [DONE]\n\n"
+
+        return Chunked()
 
 
-def instrument(peer: str, tracer_provider: Any, meter_provider: Any) -> None:
-    if peer == "assistant-telemetry (us)":
-        import assistant_telemetry
-
-        assistant_telemetry.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    elif peer == "OpenTelemetry openai-v2":
-        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
-
-        OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    elif peer == "OpenInference":
-        from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInference
-
-        OpenInference().instrument(tracer_provider=tracer_provider)
-    elif peer == "OpenLLMetry":
-        from opentelemetry.instrumentation.openai import OpenAIInstrumentor as OpenLLMetry
-
-        OpenLLMetry().instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    else:
-        raise ValueError(peer)
+# --- one environment's process ------------------------------------------------------------------
 
 
-def measure_peer(peer: str, seconds: float) -> dict[str, Any]:
-    """Inside the peers venv: one peer's overhead on chat.completions.create, with its own floor."""
+def _estimate(e: Estimate) -> list[float]:
+    return [e.median * 1e6, e.low * 1e6, e.high * 1e6]
+
+
+def measure_env(
+    env: str, seconds: float, block_ms: float = 2.0, chunks: tuple[int, int] = CHUNKS
+) -> dict[str, Any]:
+    """Inside one environment: every peer of ``env`` and we, interleaved in the same rounds."""
     from importlib.metadata import version
 
-    from measure import Pipeline, Toggle, Variant, Workload, interleave
-    from mock_api import MockApi
-
     warnings.filterwarnings("ignore")
-    api = MockApi()  # imports openai first: instrumentations that defer to its import apply now
-    pipeline = Pipeline()
-    instrument(peer, pipeline.tracer_provider, pipeline.meter_provider)
-    toggle = Toggle("openai")
+    logging.getLogger("opentelemetry").setLevel(logging.ERROR)
+    work = workloads(chunks)
+    api = ChunkedApi()  # imports openai first: instrumentations that wait for its import apply now
+    patches, pipelines, failed = Patches(), {}, {}
+    for peer in (p for p in PEERS if p.env == env):
+        pipeline = PeerPipeline()
+        try:
+            if not patches.record(peer.name, functools.partial(peer.apply, pipeline)):
+                raise RuntimeError("patched nothing under openai")
+        except Exception as error:
+            failed[peer.name] = f"{type(error).__name__}: {str(error)[:80]}"
+            continue
+        pipelines[peer.name] = pipeline
+    patches.activate(None)
 
-    def state(wrapped: bool, recording: bool) -> Callable[[], None]:
+    def state(peer: str | None, recording: bool = True) -> Callable[[], None]:
         def enter() -> None:
-            toggle.set(wrapped)
-            pipeline.sampler.recording = recording
+            patches.activate(peer)
+            if peer is not None:
+                pipelines[peer].sampler.recording = recording
 
         return enter
 
-    chat = Workload("chat", lambda c: lambda: c.chat.completions.create(model="gpt-4o", messages=USER))
-    variants = [
-        Variant("plain", state(False, True), api.client),
-        Variant("recording", state(True, True), api.client),
-        Variant("sampled out", state(True, False), api.client),
-    ]
+    plain = Variant("plain", state(None), api.client)
+    variants = [plain]
+    for name in pipelines:
+        variants += [
+            Variant(f"{name}|recording", state(name), api.client),
+            Variant(f"{name}|sampled out", state(name, False), api.client),
+        ]
+    checks, ops = _count(variants, pipelines, env, work)
+    for variant in variants[1:]:
+        name, mode = variant.name.split("|")
+        failing = "error" if mode == "recording" else "error_sampled_out"
+        variant.skip = frozenset(w for w, r in ops[name].items() if not r.get("spans") or failing in r)
+    if US in pipelines:
+        variants += _sdk_alone(variants, pipelines[US], patches, ops, work)
+    floor = Variant("floor", state(None), Pipeline().floor)
     results = interleave(
-        variants, [chat], Variant("floor", state(False, True), pipeline.floor), seconds, 0.002
+        variants,
+        work,
+        floor,
+        seconds,
+        block_ms / 1000,
+        progress=lambda n, left: print(
+            f"\r{env}: round {n}, {max(left, 0):.0f} s left ", end="", file=sys.stderr, flush=True
+        ),
     )
-    rec, off = results.overhead("recording", "chat"), results.overhead("sampled out", "chat")
+    print(file=sys.stderr)
     return {
-        "peer": peer,
-        "version": version(PEERS[peer]),
+        "env": env,
         "openai": version("openai"),
-        "floor_us": results.floor_s() * 1e6,
-        "plain_us": results.plain("chat") * 1e6,
-        "recording_us": [rec.median * 1e6, rec.low * 1e6, rec.high * 1e6],
-        "sampled_out_us": [off.median * 1e6, off.low * 1e6, off.high * 1e6],
+        "python": platform.python_version(),
         "rounds": results.rounds,
+        "floor_us": results.floor_s() * 1e6,
+        "workloads": [w.name for w in work],
+        "chunks": list(chunks),
+        "plain_us": {w.name: results.plain(w.name) * 1e6 for w in work},
+        "versions": {p.name: version(p.distribution) for p in PEERS if p.env == env and p.name in pipelines},
+        "failed": failed,
+        "checks": checks,
+        "ops": {name: _timed(results, name, found, variants) for name, found in ops.items()},
+        "sdk_alone": _sdk_alone_results(results, variants, work),
     }
 
 
-def compare(seconds: float = 20.0, markdown: bool = False) -> str:
-    """Every peer in its own process in the peers venv; one table."""
-    from measure import render
+def _count(
+    variants: list[Variant], pipelines: dict[str, PeerPipeline], env: str, work: tuple[Workload, ...]
+) -> tuple[list[str], dict[str, dict[str, dict[str, Any]]]]:
+    """What one call writes under each peer (recording), and the self-checks."""
+    azure = Azure.available()
+    checks: list[str] = []
+    ops: dict[str, dict[str, dict[str, Any]]] = {}
+    for variant in variants[1:]:
+        name, mode = variant.name.split("|")
+        pipeline = pipelines[name]
+        calls = variant.calls(work)
+        for workload in work:
+            call = calls[workload.name]
+            try:
+                call(), call()  # steady state: first-call caches filled
+                found = written(pipeline, call, CANARY, azure)
+            except Exception as error:
+                key = "error" if mode == "recording" else "error_sampled_out"
+                ops.setdefault(name, {}).setdefault(workload.name, {})[key] = (
+                    f"{type(error).__name__}: {error}"[:90]
+                )
+                checks.append(f"{name}, {mode}: {workload.name} raised into the app: {type(error).__name__}")
+                continue
+            row = ops.setdefault(name, {}).setdefault(workload.name, {})
+            if mode == "recording":
+                row.update(asdict(found))
+            else:
+                row["records_sampled_out"] = found.records
+                row["spans_sampled_out"] = found.spans
+    peers = {p.name: p for p in PEERS if p.env == env}
+    for name, by_op in ops.items():
+        for op, row in by_op.items():
+            if _claims(peers[name], op) and not row.get("spans") and "error" not in row:
+                checks.append(f"{name}: no span on {op}, which it instruments")
+            if row.get("content"):
+                checks.append(f"{name}: the request text reached its telemetry on {op} (content capture on?)")
+    before = sum(p.spans.exported for p in pipelines.values())
+    for call in variants[0].calls(work).values():
+        call()
+    for p in pipelines.values():
+        p.tracer_provider.force_flush()
+    if sum(p.spans.exported for p in pipelines.values()) != before:
+        checks.append("plain calls made spans: the switch between peers failed")
+    return checks, ops
 
-    ensure_venv()
-    rows = [
-        (
-            "instrumentation",
-            "version",
-            "plain us",
-            "overhead us (95% CI)",
-            "x floor",
-            "sampled out us",
-            "x floor",
-        )
+
+def _sdk_alone(
+    variants: list[Variant],
+    ours: PeerPipeline,
+    patches: Patches,
+    ops: dict[str, Any],
+    work: tuple[Workload, ...],
+) -> list[Variant]:
+    """overhead.py's SDK-alone replay of our calls: what the SDK alone costs for our telemetry."""
+    from overhead import Setup, capture, replayed
+
+    ready = Setup(ours, PeerToggle(patches, US), variants, variants[0])  # type: ignore[arg-type]
+    for workload in work:
+        try:
+            capture(ready, [workload], variant=f"{US}|recording")
+        except RuntimeError as error:
+            ready.captures.pop(workload.name, None)
+            ops[US][workload.name]["sdk_alone"] = str(error).splitlines()[0][:80]
+    skip = frozenset(w.name for w in work if w.name not in ready.captures)
+
+    def replay_state(recording: bool) -> Callable[[], None]:
+        def enter() -> None:
+            patches.activate(None)
+            ours.sampler.recording = recording
+
+        return enter
+
+    client = variants[0].client
+    return [
+        Variant("SDK alone", replay_state(True), client, replayed(ready, recording=True), skip=skip),
+        Variant(
+            "SDK alone, sampled out", replay_state(False), client, replayed(ready, recording=False), skip=skip
+        ),
     ]
-    floors = []
-    openai_version = "?"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT / "tests")])}
-    for peer in PEERS:
-        done = subprocess.run(
-            [str(PYTHON), __file__, "--run", peer, "--seconds", str(seconds)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        if done.returncode != 0:
-            rows.append((peer, "failed", "", done.stderr.strip().splitlines()[-1][:60], "", "", ""))
+
+
+def _claims(peer: Peer, op: str) -> bool:
+    return op in peer.claims or (op.startswith("chat stream") and "chat stream" in peer.claims)
+
+
+def _timed(
+    results: Results, name: str, found: dict[str, dict[str, Any]], variants: list[Variant]
+) -> dict[str, Any]:
+    skips = {v.name: v.skip for v in variants}
+    out = {}
+    for op, row in found.items():
+        row = dict(row)
+        for mode, key in (("recording", "recording_us"), ("sampled out", "sampled_out_us")):
+            if op not in skips[f"{name}|{mode}"]:
+                row[key] = _estimate(results.overhead(f"{name}|{mode}", op))
+        out[op] = row
+    return out
+
+
+def _sdk_alone_results(
+    results: Results, variants: list[Variant], work: tuple[Workload, ...]
+) -> dict[str, Any]:
+    replay = next((v for v in variants if v.name == "SDK alone"), None)
+    if replay is None:
+        return {}
+    out = {}
+    for w in work:
+        if w.name in replay.skip:
             continue
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-        floor, rec, off = found["floor_us"], found["recording_us"], found["sampled_out_us"]
-        floors.append(floor)
-        openai_version = found["openai"]
-        rows.append(
-            (
-                peer,
-                found["version"],
-                f"{found['plain_us']:.0f}",
-                f"{rec[0]:.1f} ({rec[1]:.1f} to {rec[2]:.1f})",
-                f"{rec[0] / floor:.2f}",
-                f"{off[0]:.1f}",
-                f"{off[0] / floor:.2f}",
-            )
-        )
-    head = (
-        f"peers on chat.completions.create, openai {openai_version}, each in its own process;"
-        f" floor there: {', '.join(f'{f:.1f}' for f in floors)} us"
+        out[w.name] = {
+            "sdk_us": _estimate(results.overhead("SDK alone", w.name)),
+            "own_us": _estimate(results.difference(f"{US}|recording", "SDK alone", w.name)),
+            "sdk_sampled_out_us": _estimate(results.overhead("SDK alone, sampled out", w.name)),
+            "own_sampled_out_us": _estimate(
+                results.difference(f"{US}|sampled out", "SDK alone, sampled out", w.name)
+            ),
+        }
+    return out
+
+
+# --- the run: one process per environment, one report -------------------------------------------
+
+
+def ensure_venv() -> Path:
+    """benchmarks/.peers-venv from requirements/peers.txt (pinned: no resolve), the project editable."""
+    python = VENV / "bin" / "python"
+    stamp, wanted = VENV / ".installed", REQUIREMENTS.read_text()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return python
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", str(REQUIREMENTS)], check=True, timeout=1800)
+    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True, timeout=600)
+    stamp.write_text(wanted)
+    return python
+
+
+def run_env(env: str, seconds: float, block_ms: float, chunks: str = "50,500") -> dict[str, Any]:
+    python = Path(sys.executable) if env == "main" else ensure_venv()
+    paths = [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+    done = subprocess.run(
+        [
+            str(python),
+            __file__,
+            "--run",
+            env,
+            "--seconds",
+            str(seconds),
+            "--block-ms",
+            str(block_ms),
+            "--chunks",
+            chunks,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=seconds * 4 + 900,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)},
     )
-    return head + "\n\n" + render(rows, markdown, left=2)
+    sys.stderr.write(done.stderr[-2000:] if done.returncode else "")
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["no output"]
+        return {"env": env, "error": lines[-1][:120]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
+    from peers_report import report, write_docs
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help="measuring time per peer")
-    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="measuring time per environment (default 60)"
+    )
+    parser.add_argument("--block-ms", type=float, default=2.0, help="CPU ms per timed block (default 2)")
+    parser.add_argument("--envs", default=",".join(ENVS), help=f"which of {', '.join(ENVS)} (default both)")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as markdown")
+    parser.add_argument("--json", metavar="PATH", help="also write every environment's results to PATH")
+    parser.add_argument("--write-docs", action="store_true", help="put the tables into docs/performance.md")
+    parser.add_argument(
+        "--chunks", default="50,500", help="content chunks of the two chat streams (default 50,500)"
+    )
     parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
-        print(json.dumps(measure_peer(args.run, args.seconds)))
+        short, long = (int(n) for n in args.chunks.split(","))
+        print(json.dumps(measure_env(args.run, args.seconds, args.block_ms, (short, long))))
         return 0
-    print(compare(args.seconds, args.markdown))
-    return 0
+    envs = [run_env(env, args.seconds, args.block_ms, args.chunks) for env in args.envs.split(",")]
+    if args.json:
+        Path(args.json).write_text(json.dumps(envs, indent=1))
+    agents = importlib.util.find_spec("assistant_telemetry.instrumentors.openai_agents")
+    head = (
+        f"{date.today()}, `benchmarks/peers.py --seconds {args.seconds:g}`, {platform.machine()},"
+        f" {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+        + (
+            ""
+            if agents
+            else "; Agents SDK and Agent Framework runs: our instrumentors are not on this branch yet"
+        )
+    )
+    text = report(envs, markdown=args.markdown or args.write_docs, head=head)
+    print(text)
+    if args.write_docs:
+        write_docs(DOCS, text)
+    return 1 if any(env.get("error") or env.get("checks") for env in envs) else 0
 
 
 if __name__ == "__main__":

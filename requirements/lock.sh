@@ -33,3 +33,13 @@ for name in "${ORDER[@]}"; do
   sed -i "1s|$pin_file|${PINS[$name]}|" "requirements/compat-$name.txt"
   rm -f "$pin_file"
 done
+
+# benchmarks/peers.py's second venv (benchmarks/.peers-venv): OpenTelemetry's openai-v2 2.4b0 imports
+# `httpx` (openai 3.x moved to httpx2) and util-genai 0.x's `instruments` module (gone in 1.x, which
+# genai-openai 1.3b0 needs), so it runs on openai 2.x beside the project's otlp and azure extras.
+peers_pins="$(mktemp)"
+printf '%s\n' "openai==2.54.0" "opentelemetry-instrumentation-openai-v2==2.4b0" \
+  "opentelemetry-util-genai==0.4b0" > "$peers_pins"
+compile requirements/peers.txt otlp "$peers_pins" --extra azure
+sed -i "1s|$peers_pins|openai==2.54.0, openai-v2 2.4b0, util-genai 0.4b0|" requirements/peers.txt
+rm -f "$peers_pins"
