@@ -269,3 +269,28 @@ OP_GET_AGENT_VERSION: Final = "get_agent_version"
 OP_LIST_AGENT_VERSIONS: Final = "list_agent_versions"
 OP_DELETE_AGENT_VERSION: Final = "delete_agent_version"
 AZURE_MS_REQUEST_ID: Final = _NS + "azure.ms_request_id"  # x-ms-request-id of Azure data planes (Foundry)
+
+# --- agent frameworks (issue 16) ---------------------------------------------------------------
+# OpenAI Agents SDK and Microsoft Agent Framework: an agent run and the tools it executes are
+# INTERNAL spans in the app (semconv's invoke_agent and execute_tool), parents of the model calls.
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+TOOL_NAME: Final = "gen_ai.tool.name"
+TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+TOOL_TYPE: Final = "gen_ai.tool.type"  # function (the only kind either framework runs in the app)
+TOOL_TYPE_FUNCTION = "function"
+# A handoff (Agents SDK): the run continues with another agent. Names only, never the input passed on.
+EVENT_AGENT_HANDOFF: Final = _NS + "agent.handoff"
+HANDOFF_FROM_AGENT: Final = _NS + "handoff.from_agent"
+HANDOFF_TO_AGENT: Final = _NS + "handoff.to_agent"
+AGENT_HANDOFFS: Final = _NS + "agent.handoffs"  # handoffs in the run
+AGENT_FINAL_NAME: Final = _NS + "agent.final_name"  # the agent that answered, after handoffs
+# A guardrail's outcome (Agents SDK): its name, where it ran, whether it tripped; never its output info.
+EVENT_GUARDRAIL: Final = _NS + "agent.guardrail"
+GUARDRAIL_NAME: Final = _NS + "guardrail.name"
+GUARDRAIL_KIND: Final = _NS + "guardrail.kind"  # input | output | tool_input | tool_output
+GUARDRAIL_TRIPPED: Final = _NS + "guardrail.tripped"
+AGENT_GUARDRAILS_TRIPPED: Final = _NS + "agent.guardrails_tripped"  # guardrails that tripped in the run
+AGENT_EVENTS_CAP: Final = 64  # handoff and guardrail events kept per run
+# Coexistence: another instrumentation's GenAI span for the same call got our attributes (its scope).
+COEXISTING_WITH: Final = _NS + "coexisting_with"
