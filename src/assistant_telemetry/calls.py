@@ -28,6 +28,7 @@ from .extract.errors import error_attributes
 from .extract.fields import field, items, parsed
 from .extract.requests import request_attributes
 from .extract.responses import message_item_attributes, produced_messages
+from .coexistence import their_span
 from .guard import internal_error
 from .spec import LIFECYCLE, LIST, POLL, Operation
 
@@ -71,6 +72,8 @@ _EXECUTION_METRIC_KEYS = (
 
 class Call:
     """One wrapped call: its span, context tokens and the attributes set so far."""
+
+    counts_time = True  # records the duration and token points (a Guest leaves them to the span's owner)
 
     __slots__ = (
         "attrs",
@@ -203,10 +206,11 @@ class Call:
         active = self.runtime
         ctx = self._metric_context()
         labels = {key: attrs[key] for key in _METRIC_KEYS if key in attrs}
-        active.duration.record(time.perf_counter() - self.started, labels, ctx)
+        if self.counts_time:
+            active.duration.record(time.perf_counter() - self.started, labels, ctx)
         # An execution's tokens count once (every retrieve repeats them); a step's are a share.
         once = self.run_claimed or (sc.RUN_ID not in attrs and sc.EXECUTION_STATUS not in attrs)
-        if once and sc.RUN_STEP_ID not in attrs:
+        if once and self.counts_time and sc.RUN_STEP_ID not in attrs:
             for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
                 tokens = attrs.get(key)
                 if tokens is not None:
@@ -284,6 +288,25 @@ class Lifecycle(Call):
         super().detach()
 
 
+class Guest(Call):
+    """Our reading of a call whose span is another instrumentation's (coexistence.py): our attributes
+    go onto that span when we finish, before it ends; we never end it nor set its status, and leave
+    the duration and token points to it."""
+
+    __slots__ = ()
+    counts_time = False
+
+    def end(self) -> None:
+        if self.pending:
+            if self.span.is_recording():
+                self.span.set_attributes(self.pending)
+            self.pending = {}
+        self._record_metrics()
+
+    def fail(self, error_type: str) -> None:
+        pass  # theirs records the exception on its span
+
+
 class InnerCall:
     """A call made inside a Lifecycle: reported to the Lifecycle's span, no span of its own."""
 
@@ -345,8 +368,13 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
     try:
         attrs = spec.client(getattr(instance, "_client", None), active.settings)
         attrs[sc.OPERATION_NAME] = spec.operation
-        span = active.tracer.start_span(spec.operation, kind=SpanKind.CLIENT, attributes=attrs)
-        call = (Lifecycle if spec.kind == LIFECYCLE else Call)(active, spec, span, attrs)
+        theirs = their_span(spec.operation) if lifecycle is None else None
+        if theirs is not None:  # another instrumentation's span for this very call: we are its guest
+            call: Call = Guest(active, spec, theirs, attrs)
+            call.pending = dict(attrs)
+        else:
+            span = active.tracer.start_span(spec.operation, kind=SpanKind.CLIENT, attributes=attrs)
+            call = (Lifecycle if spec.kind == LIFECYCLE else Call)(active, spec, span, attrs)
         call.lifecycle = lifecycle
         if spec.kind == LIST:
             call.newest_first = kwargs.get("order") != "asc"
