@@ -378,11 +378,15 @@ def _function_call(name: str, arguments: str) -> Json:
 
 
 def _item_events(index: int, item: Json) -> list[Event]:
-    """added (empty) -> content part -> one text delta per word -> done, as the service streams."""
-    if item["type"] != "message":
+    """added (empty) -> content part -> one text delta per word -> done, as the service streams (a
+    function call: added -> its arguments -> done)."""
+    if item["type"] != "message":  # a function call: its arguments stream as one delta
         pending = {**snapshot(item), "arguments": "", "status": "in_progress"}
+        where = {"item_id": item["id"], "output_index": index}
         return [
             ("response.output_item.added", {"output_index": index, "item": pending}),
+            ("response.function_call_arguments.delta", {**where, "delta": item["arguments"]}),
+            ("response.function_call_arguments.done", {**where, "arguments": item["arguments"]}),
             ("response.output_item.done", {"output_index": index, "item": snapshot(item)}),
         ]
     text = item["content"][0]["text"]
