@@ -67,5 +67,8 @@ def beneath(wrapped: Any, instance: Any) -> Any:
 
 
 def _foreign(function: Any) -> bool:
-    module = getattr(function, "__module__", None) or ""
-    return module.startswith(_FOREIGN_WRAPPER_MODULES)
+    """Defined in a known GenAI instrumentation (its globals' module: ``functools.wraps`` copies
+    ``__module__`` from the SDK method it wraps, so that one can lie)."""
+    function = getattr(function, "__func__", function)  # a bound method: its function
+    defined_in = getattr(function, "__globals__", {}).get("__name__") or ""
+    return isinstance(defined_in, str) and defined_in.startswith(_FOREIGN_WRAPPER_MODULES)
