@@ -37,7 +37,9 @@ class AllowHttp(SansIOHTTPPolicy):
 session = assistant_telemetry.instrument(exporter="console")
 
 with Simulator() as sim:
-    project = AIProjectClient(sim.agents_endpoint("demo-project"), LocalToken(), per_call_policies=[AllowHttp()])
+    project = AIProjectClient(
+        sim.agents_endpoint("demo-project"), LocalToken(), per_call_policies=[AllowHttp()]
+    )
     agent = project.agents.create_version(
         "weather-helper", definition=PromptAgentDefinition(model="gpt-4o", instructions="Answer briefly.")
     )
@@ -46,7 +48,9 @@ with Simulator() as sim:
     response = openai.responses.create(
         input="Will it rain today?",
         conversation=conversation.id,
-        extra_body={"agent_reference": {"name": agent.name, "version": agent.version, "type": "agent_reference"}},
+        extra_body={
+            "agent_reference": {"name": agent.name, "version": agent.version, "type": "agent_reference"}
+        },
     )
     print("agent", agent.id, "response", response.id, response.status)
     project.agents.delete_version(agent.name, agent.version)

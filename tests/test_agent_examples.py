@@ -32,7 +32,12 @@ def test_example_runs_against_the_simulator(example: str) -> None:
     assert out.count('"name": "chat"') == 4  # two model calls per run
     assert '"gen_ai.tool.call.id": "call_' in out
     exported = _telemetry(out)
-    for content in ("Answer briefly", "Will it rain", "And tomorrow", "Sunny in"):  # instructions, input, tool output
+    for content in (
+        "Answer briefly",
+        "Will it rain",
+        "And tomorrow",
+        "Sunny in",
+    ):  # instructions, input, tool output
         assert content not in exported
 
 

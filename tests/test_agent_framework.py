@@ -103,7 +103,12 @@ def _app(mode: str) -> dict[str, Any]:
                     for point in metric.data.data_points:
                         attrs = dict(point.attributes)
                         points.setdefault(metric.name, []).append(
-                            [sm.scope.name, attrs.get("gen_ai.operation.name"), attrs.get("gen_ai.token.type"), point.count]
+                            [
+                                sm.scope.name,
+                                attrs.get("gen_ai.operation.name"),
+                                attrs.get("gen_ai.token.type"),
+                                point.count,
+                            ]
                         )
     return {
         "answers": answers,
@@ -117,7 +122,9 @@ def _app(mode: str) -> dict[str, Any]:
 def _run(mode: str) -> dict[str, Any]:
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     env.pop("ENABLE_INSTRUMENTATION", None)
     done = subprocess.run(

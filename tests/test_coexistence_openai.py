@@ -116,7 +116,9 @@ def _app(theirs: str, order: str) -> dict[str, Any]:
             for metric in sm.metrics:
                 if metric.name == "gen_ai.client.operation.duration":
                     for point in metric.data.data_points:
-                        durations.append([sm.scope.name, point.attributes.get("gen_ai.operation.name"), point.count])
+                        durations.append(
+                            [sm.scope.name, point.attributes.get("gen_ai.operation.name"), point.count]
+                        )
     return {
         "calls": calls,
         "spans": spans,
@@ -131,10 +133,17 @@ def _run(theirs: str, order: str) -> dict[str, Any]:
     env = {
         **os.environ,
         "AZURE_EXPERIMENTAL_ENABLE_GENAI_TRACING": "true",
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     done = subprocess.run(
-        [sys.executable, __file__, theirs, order], capture_output=True, text=True, timeout=120, env=env, check=False
+        [sys.executable, __file__, theirs, order],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

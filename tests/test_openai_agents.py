@@ -63,7 +63,9 @@ def _by_op(telemetry: Any, operation: str) -> list[Any]:
 
 
 def _no_canary(telemetry: Any) -> None:
-    exported = [[s.name, _attrs(s), [[e.name, dict(e.attributes or {})] for e in s.events]] for s in telemetry.spans]
+    exported = [
+        [s.name, _attrs(s), [[e.name, dict(e.attributes or {})] for e in s.events]] for s in telemetry.spans
+    ]
     assert CANARY not in json.dumps(exported, default=str)
 
 
@@ -129,7 +131,9 @@ def test_run_streamed_is_one_trace_ending_with_the_run(
 
     run = _assert_one_run_trace(telemetry, asyncio.run(consume()))
     for chat in _by_op(telemetry, "chat"):  # streamed model calls: ended after their last event
-        assert _attrs(chat)[sc.STREAM_OUTCOME] == "finished" and _attrs(chat)[sc.EXECUTION_STATUS] == "completed"
+        assert (
+            _attrs(chat)[sc.STREAM_OUTCOME] == "finished" and _attrs(chat)[sc.EXECUTION_STATUS] == "completed"
+        )
     assert _attrs(run)[sc.AGENT_FINAL_NAME] == "helper"
 
 
@@ -222,5 +226,7 @@ def test_sdk_tracing_on_is_left_alone(telemetry: Any, sim: Simulator, async_clie
         assert provider._multi_processor._processors == (collector,)  # type: ignore[attr-defined]
     finally:
         set_trace_processors(list(before))
-    assert collector.kinds.count("trace") == 1 and "function" in collector.kinds and "agent" in collector.kinds
+    assert (
+        collector.kinds.count("trace") == 1 and "function" in collector.kinds and "agent" in collector.kinds
+    )
     _assert_one_run_trace(telemetry, result)

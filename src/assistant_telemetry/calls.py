@@ -22,13 +22,13 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime
 from . import semconv as sc
+from .coexistence import their_span
 from .extract.assistants import message_attributes, run_step_attributes
 from .extract.content_filter import metric_points as content_filter_points
 from .extract.errors import error_attributes
 from .extract.fields import field, items, parsed
 from .extract.requests import request_attributes
 from .extract.responses import message_item_attributes, produced_messages
-from .coexistence import their_span
 from .guard import internal_error
 from .spec import LIFECYCLE, LIST, POLL, Operation
 

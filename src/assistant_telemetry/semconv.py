@@ -292,5 +292,3 @@ GUARDRAIL_KIND: Final = _NS + "guardrail.kind"  # input | output | tool_input | 
 GUARDRAIL_TRIPPED: Final = _NS + "guardrail.tripped"
 AGENT_GUARDRAILS_TRIPPED: Final = _NS + "agent.guardrails_tripped"  # guardrails that tripped in the run
 AGENT_EVENTS_CAP: Final = 64  # handoff and guardrail events kept per run
-# Coexistence: another instrumentation's GenAI span for the same call got our attributes (its scope).
-COEXISTING_WITH: Final = _NS + "coexisting_with"
