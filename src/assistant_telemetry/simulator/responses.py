@@ -386,7 +386,10 @@ def _item_events(index: int, item: Json) -> list[Event]:
         return [
             ("response.output_item.added", {"output_index": index, "item": pending}),
             ("response.function_call_arguments.delta", {**where, "delta": item["arguments"]}),
-            ("response.function_call_arguments.done", {**where, "arguments": item["arguments"]}),
+            (
+                "response.function_call_arguments.done",
+                {**where, "name": item["name"], "arguments": item["arguments"]},
+            ),
             ("response.output_item.done", {"output_index": index, "item": snapshot(item)}),
         ]
     text = item["content"][0]["text"]
