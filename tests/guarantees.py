@@ -284,7 +284,7 @@ def async_calls(api: MockApi) -> list[Callable[[], Awaitable[Any]]]:
     ]
 
 
-_IDS = re.compile(r"\b(asst|thread|msg|run|step|call|req)_[A-Za-z0-9]+|\b1[6-9]\d{8}\b")
+_IDS = re.compile(r"\b(asst|thread|msg|run|step|call|req|resp|conv|fco|fc)_[A-Za-z0-9]+|\b1[6-9]\d{8}\b")
 
 
 def masked(value: Any) -> Any:
@@ -331,6 +331,36 @@ def agents_calls(sim: Any) -> list[Callable[[], Any]]:
 
 def run_agents_scenario(sim: Any) -> list[Outcome]:
     return [masked(outcome(call)) for call in agents_calls(sim)]
+
+
+def projects_calls(sim: Any) -> list[Callable[[], Any]]:
+    """azure-ai-projects 2.x (Foundry agents v2): versions, reads, an agent_reference response, fail."""
+    from azure.ai.projects import AIProjectClient
+    from azure.ai.projects.models import PromptAgentDefinition
+
+    from azure_clients import AllowHttpBearer, StaticToken
+
+    project = AIProjectClient(
+        sim.agents_endpoint("guarantees"), StaticToken(), per_call_policies=[AllowHttpBearer()], retry_total=0
+    )
+    definition = PromptAgentDefinition(model="gpt-4o", instructions="Be brief.")
+    reference = {"agent_reference": {"name": "helper", "version": "1", "type": "agent_reference"}}
+    openai = project.get_openai_client()
+    return [
+        lambda: project.agents.create_version("helper", definition=definition, metadata={"k": "v"}),
+        lambda: project.agents.get("helper"),
+        lambda: project.agents.get_version("helper", "1"),
+        lambda: list(project.agents.list()),
+        lambda: list(project.agents.list_versions("helper")),
+        lambda: openai.responses.create(input="Hello?", extra_body=reference),
+        lambda: project.agents.get("missing"),
+        lambda: project.agents.delete_version("helper", "1"),
+        lambda: project.agents.delete("helper"),
+    ]
+
+
+def run_projects_scenario(sim: Any) -> list[Outcome]:
+    return [masked(outcome(call)) for call in projects_calls(sim)]
 
 
 def run_scenario(api: MockApi | None = None) -> list[Outcome]:

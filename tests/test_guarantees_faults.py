@@ -36,7 +36,7 @@ import assistant_telemetry.instrumentors
 from assistant_telemetry import guard
 from assistant_telemetry.simulator import Simulator
 
-from guarantees import Pipeline, run_agents_scenario, run_scenario
+from guarantees import Pipeline, run_agents_scenario, run_projects_scenario, run_scenario
 
 
 class InjectedFault(RuntimeError):
@@ -161,9 +161,13 @@ FINGERPRINTS = "ASSISTANT_TELEMETRY_FINGERPRINT_KEY"
 
 @pytest.fixture(scope="module")
 def scenarios() -> Iterator[dict[str, Scenario]]:
-    """The openai scenario (mock API) and the azure-ai-agents one (simulator, ids masked)."""
+    """The openai scenario (mock API), the azure-ai-agents and azure-ai-projects ones (simulator, ids masked)."""
     with Simulator() as sim:
-        yield {"openai": run_scenario, "azure-ai-agents": lambda: run_agents_scenario(sim)}
+        yield {
+            "openai": run_scenario,
+            "azure-ai-agents": lambda: run_agents_scenario(sim),
+            "azure-ai-projects": lambda: run_projects_scenario(sim),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +240,7 @@ def test_injection_reaches_every_reference() -> None:
     assert fields.field({"id": "x"}, "id") == "x"  # restored
 
 
-@pytest.mark.parametrize("scenario", ["openai", "azure-ai-agents"])
+@pytest.mark.parametrize("scenario", ["openai", "azure-ai-agents", "azure-ai-projects"])
 def test_clean_run_matches_uninstrumented(
     scenario: str, scenarios: dict[str, Scenario], uninstrumented: dict[str, list[Any]]
 ) -> None:

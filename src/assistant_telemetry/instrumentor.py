@@ -11,6 +11,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from . import correlation, runtime
 from .config import Settings
 from .instrumentors import PATCHERS
+from .patching import unpatch_all
 
 
 class AssistantTelemetryInstrumentor(BaseInstrumentor):
@@ -42,5 +43,4 @@ class AssistantTelemetryInstrumentor(BaseInstrumentor):
 
     def _uninstrument(self, **kwargs: Any) -> None:
         runtime.ACTIVE = None  # first: wrappers the SDK cached become pass-throughs at once
-        for patcher in PATCHERS:
-            patcher.unpatch()
+        unpatch_all(PATCHERS)

@@ -7,6 +7,7 @@ A target missing from the installed SDK version is skipped with a debug log.
 from __future__ import annotations
 
 import importlib
+import itertools
 import logging
 import sys
 from collections.abc import Callable, Iterable
@@ -16,6 +17,7 @@ from typing import Any
 import wrapt
 
 logger = logging.getLogger("assistant_telemetry")
+_applied_order = itertools.count()  # one sequence across libraries: see unpatch_all
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Patcher:
 
     package: str
     targets: Callable[[], Iterable[Target]]
-    applied: list[tuple[type, str, Any]] = field(default_factory=list)
+    applied: list[tuple[int, type, str, Any]] = field(default_factory=list)  # (order, owner, name, ours)
     wanted: bool = False
     _hook_registered: bool = False
 
@@ -47,13 +49,7 @@ class Patcher:
             wrapt.register_post_import_hook(lambda _module: self._apply(), self.package)
 
     def unpatch(self) -> None:
-        self.wanted = False
-        while self.applied:
-            owner, name, ours = self.applied.pop()
-            # Someone else may have wrapped over us since: then ours stays, as a pass-through.
-            current = owner.__dict__.get(name)
-            if current is not None and current is ours:
-                setattr(owner, name, current.__wrapped__)
+        unpatch_all([self])
 
     def _apply(self) -> None:
         if not self.wanted or self.applied:
@@ -63,7 +59,26 @@ class Patcher:
             if owner is None:
                 continue
             ours = wrapt.wrap_function_wrapper(owner, target.method, target.wrapper)
-            self.applied.append((owner, target.method, ours))
+            self.applied.append((next(_applied_order), owner, target.method, ours))
+
+
+def unpatch_all(patchers: Iterable[Patcher]) -> None:
+    """Unwrap what the patchers applied, newest first across all of them.
+
+    Two libraries' tables may wrap the same method (azure-ai-agents and azure-ai-projects both
+    wrap azure-core's ``Pipeline.run``), and imports decide which came first: only unwinding in
+    reverse order of application restores the original.
+    """
+    patchers = list(patchers)
+    entries = sorted((entry for patcher in patchers for entry in patcher.applied), reverse=True)
+    for patcher in patchers:
+        patcher.wanted = False
+        patcher.applied = []
+    for _order, owner, name, ours in entries:
+        # Someone else may have wrapped over us since: then ours stays, as a pass-through.
+        current = owner.__dict__.get(name)
+        if current is not None and current is ours:
+            setattr(owner, name, current.__wrapped__)
 
 
 def _resolve(target: Target) -> type | None:
