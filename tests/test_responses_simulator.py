@@ -34,6 +34,8 @@ EVENT_SCHEMAS = {
     "response.content_part.done": "ResponseContentPartDoneEvent",
     "response.output_text.delta": "ResponseTextDeltaEvent",
     "response.output_text.done": "ResponseTextDoneEvent",
+    "response.function_call_arguments.delta": "ResponseFunctionCallArgumentsDeltaEvent",
+    "response.function_call_arguments.done": "ResponseFunctionCallArgumentsDoneEvent",
 }
 
 

@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime
 from . import semconv as sc
+from .coexistence import their_span
 from .extract.assistants import message_attributes, run_step_attributes
 from .extract.content_filter import guardrail_events
 from .extract.content_filter import metric_points as content_filter_points
@@ -94,6 +95,8 @@ _EXECUTION_METRIC_KEYS = (
 
 class Call:
     """One wrapped call: its span, context tokens and the attributes set so far."""
+
+    counts_time = True  # records the duration and token points (a Guest leaves them to the span's owner)
 
     __slots__ = (
         "attrs",
@@ -366,14 +369,15 @@ class Call:
         ctx = self._metric_context()
         names = active.names
         labels = names.attributes({key: attrs[key] for key in _METRIC_KEYS if key in attrs})
-        active.duration.record(time.perf_counter() - self.started, labels, ctx)
+        if self.counts_time:  # a guest leaves duration and tokens to its host's span
+            active.duration.record(time.perf_counter() - self.started, labels, ctx)
         # An execution's tokens count once (settle() took them off every read that repeats them).
-        if names.token_usage_metric:
+        if names.token_usage_metric and self.counts_time:
             for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
                 tokens = attrs.get(key)
                 if tokens is not None:
                     active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
-        if active.inference_tokens:
+        if active.inference_tokens and self.counts_time:
             self._record_inference_tokens(labels, ctx)
         for point in content_filter_points(attrs, self.run_claimed):
             active.content_filter.add(1, point, ctx)
@@ -466,6 +470,25 @@ class Lifecycle(Call):
         super().detach()
 
 
+class Guest(Call):
+    """Our reading of a call whose span is another instrumentation's (coexistence.py): our attributes
+    go onto that span when we finish, before it ends; we never end it nor set its status, and leave
+    the duration and token points to it."""
+
+    __slots__ = ()
+    counts_time = False
+
+    def end(self) -> None:
+        if self.pending:
+            if self.span.is_recording():
+                self.span.set_attributes(self.runtime.names.attributes(self.pending))
+            self.pending = {}
+        self._record_metrics()
+
+    def fail(self, error_type: str) -> None:
+        pass  # theirs records the exception on its span
+
+
 class InnerCall:
     """A call made inside a Lifecycle: reported to the Lifecycle's span, no span of its own."""
 
@@ -532,10 +555,15 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         attrs = spec.client(getattr(instance, "_client", None), active.settings)
         operation = spec.latest if active.names.latest else spec.operation
         attrs[sc.OPERATION_NAME] = operation
-        span = active.tracer.start_span(
-            operation, kind=SpanKind.CLIENT, attributes=active.names.attributes(attrs)
-        )
-        call = (Lifecycle if spec.kind == LIFECYCLE else Call)(active, spec, span, attrs)
+        theirs = their_span(spec.operation) if lifecycle is None else None
+        if theirs is not None:  # another instrumentation's span for this very call: we are its guest
+            call: Call = Guest(active, spec, theirs, attrs)
+            call.pending = dict(attrs)
+        else:
+            span = active.tracer.start_span(
+                operation, kind=SpanKind.CLIENT, attributes=active.names.attributes(attrs)
+            )
+            call = (Lifecycle if spec.kind == LIFECYCLE else Call)(active, spec, span, attrs)
         call.lifecycle = lifecycle
         if spec.kind == LIST:
             call.newest_first = kwargs.get("order") != "asc"

@@ -425,3 +425,21 @@ GUARDRAIL_COMPONENT_AZURE_CONTENT_SAFETY = "Azure AI Content Safety"  # what pow
 GUARDRAIL_EVENTS_CAP: Final = 32
 # Foundry project ARM ids: FOUNDRY_PROJECT_ARM_ID may list several (comma or whitespace separated);
 # a call gets the one whose .../accounts/{resource}/projects/{project} names its endpoint.
+
+# --- agent frameworks (issue 16) ---------------------------------------------------------------
+# OpenAI Agents SDK and Microsoft Agent Framework: an agent run and the tools it executes are
+# INTERNAL spans in the app (OP_INVOKE_AGENT and OP_EXECUTE_TOOL above), parents of the model calls.
+TOOL_TYPE_FUNCTION = "function"
+# A handoff (Agents SDK): the run continues with another agent. Names only, never the input passed on.
+EVENT_AGENT_HANDOFF: Final = _NS + "agent.handoff"
+HANDOFF_FROM_AGENT: Final = _NS + "handoff.from_agent"
+HANDOFF_TO_AGENT: Final = _NS + "handoff.to_agent"
+AGENT_HANDOFFS: Final = _NS + "agent.handoffs"  # handoffs in the run
+AGENT_FINAL_NAME: Final = _NS + "agent.final_name"  # the agent that answered, after handoffs
+# A guardrail's outcome (Agents SDK): its name, where it ran, whether it tripped; never its output info.
+EVENT_GUARDRAIL: Final = _NS + "agent.guardrail"
+GUARDRAIL_NAME: Final = _NS + "guardrail.name"
+GUARDRAIL_KIND: Final = _NS + "guardrail.kind"  # input | output | tool_input | tool_output
+GUARDRAIL_TRIPPED: Final = _NS + "guardrail.tripped"
+AGENT_GUARDRAILS_TRIPPED: Final = _NS + "agent.guardrails_tripped"  # guardrails that tripped in the run
+AGENT_EVENTS_CAP: Final = 64  # handoff and guardrail events kept per run

@@ -29,7 +29,7 @@ from typing import Any
 import wrapt
 
 from . import semconv as sc
-from .calls import Call, azure_deployment_from_model, fail, finish, read_result, record_error, start
+from .calls import Call, Guest, azure_deployment_from_model, fail, finish, read_result, record_error, start
 from .extract.assistants import (
     TERMINAL_ITEM_STATUSES,
     TERMINAL_RUN_STATUSES,
@@ -414,6 +414,7 @@ class AsyncStreamManagerProxy(wrapt.ObjectProxy):
 
 
 _UNKNOWN: Any = object()
+_BODY_HOLDERS = (Call, Guest)  # a guest on another instrumentation's span reads the body too
 _BODY_KINDS: dict[type, Any] = {}  # result class -> the proxy its unread body gets (None: not a raw body)
 
 
@@ -423,7 +424,7 @@ def adopt_body(call: Any, response: Any, sse: bool) -> Any:
     ``with_raw_response`` without a stream read its body already (``finish`` parses it; the SDK
     caches the model it returns): it is left alone.
     """
-    if type(call) is not Call or call.streaming:  # a poll helper's or a stream's span: not ours to hold
+    if type(call) not in _BODY_HOLDERS or call.streaming:  # a poll helper's, a stream's: not ours to hold
         return response
     kind = _BODY_KINDS.get(type(response), _UNKNOWN)
     if kind is _UNKNOWN:  # every call's result passes here: its class is looked at once

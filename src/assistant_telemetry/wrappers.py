@@ -14,6 +14,7 @@ import wrapt
 
 from . import runtime
 from .calls import Active, fail, finish, start
+from .coexistence import beneath
 from .extract.http import response_attributes
 from .guard import internal_error
 from .spec import Operation
@@ -27,6 +28,7 @@ def sync_wrapper(spec: Operation) -> Wrapper:
         call = start(spec, instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
+        wrapped = beneath(wrapped, instance)  # ours is the span: another GenAI wrapper below steps aside
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
@@ -53,7 +55,9 @@ async def _awaited(call: Active | None, make: Callable[[], Awaitable[Any]]) -> A
 
 def async_wrapper(spec: Operation) -> Wrapper:
     async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return await _awaited(start(spec, instance, args, kwargs), lambda: wrapped(*args, **kwargs))
+        call = start(spec, instance, args, kwargs)
+        target = wrapped if call is None else beneath(wrapped, instance)  # as in sync_wrapper
+        return await _awaited(call, lambda: target(*args, **kwargs))
 
     return wrapper
 

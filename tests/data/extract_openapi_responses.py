@@ -40,6 +40,8 @@ ROOTS = (
     "ResponseContentPartDoneEvent",
     "ResponseTextDeltaEvent",
     "ResponseTextDoneEvent",
+    "ResponseFunctionCallArgumentsDeltaEvent",
+    "ResponseFunctionCallArgumentsDoneEvent",
     "ErrorResponse",
 )
 

@@ -6,7 +6,8 @@ played through the Assistants API and through its successors and compared. Outco
 what a response can end as: ``completed``, ``failed`` (error ``server_error``), ``incomplete``
 (``max_output_tokens``), ``content_filter`` (incomplete, reason ``content_filter``),
 ``cancelled``, ``requires_action`` (completed with function calls to run, the Responses way
-of asking for tools); ``expired`` has no Responses equivalent and fails like ``failed``.
+of asking for tools: the first function tool the request declares, else two fixed ones);
+``expired`` has no Responses equivalent and fails like ``failed``.
 
 A plain response is answered in its final status. A ``background`` one is created ``queued``
 and moves one status per retrieve (``in_progress``, then its outcome), as runs do under
@@ -27,6 +28,7 @@ outcome does on Azure; ``blocked_prompt`` refuses the create with chat's 400.
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from collections.abc import Iterable
@@ -127,6 +129,15 @@ def _input_item(item: Any) -> Json:
             "role": role,
             "status": "completed",
             "content": _content(item.get("content"), "output_text" if role == "assistant" else "input_text"),
+        }
+    if kind == "function_call":  # a call an earlier response made, sent back beside its output
+        return {
+            "id": str(item.get("id") or new_id("fc")),
+            "type": "function_call",
+            "call_id": str(item.get("call_id") or ""),
+            "name": str(item.get("name") or ""),
+            "arguments": str(item.get("arguments") or ""),
+            "status": "completed",
         }
     if kind == "function_call_output":
         return {
@@ -292,7 +303,7 @@ def _finish(app: App, entry: Entry, status: str) -> list[Event]:
             response["error"] = {"code": error_code, "message": "Sorry, something went wrong."}
         return []
     if entry.outcome == "requires_action":
-        items = [_function_call(name, arguments) for name, arguments in FUNCTION_CALLS]
+        items = [_function_call(name, arguments) for name, arguments in _calls_for(response["tools"])]
     else:
         text = REPLY_TEXT if status == "completed" else " ".join(REPLY_TEXT.split()[:INCOMPLETE_WORDS])
         items = [_message(text, "completed" if status == "completed" else "incomplete")]
@@ -327,6 +338,34 @@ def _message(text: str, status: str) -> Json:
     }
 
 
+def _calls_for(tools: list[Any]) -> tuple[tuple[str, str], ...]:
+    """The function the model calls: the first one the request declares (with arguments its schema
+    accepts), as an agent framework expects; the two fixed calls when it declares none."""
+    for tool in tools:
+        if isinstance(tool, dict) and tool.get("type") == "function" and tool.get("name"):
+            return ((str(tool["name"]), json.dumps(_arguments(tool.get("parameters")))),)
+    return FUNCTION_CALLS
+
+
+_SAMPLE_VALUES: dict[str, Any] = {"string": "Stockholm", "integer": 1, "number": 1.5, "boolean": True}
+
+
+def _arguments(schema: Any) -> Json:
+    """A value for every required property of a JSON schema object (strings say "Stockholm")."""
+    if not isinstance(schema, dict):
+        return {}
+    properties = schema.get("properties") or {}
+    arguments: Json = {}
+    for name in schema.get("required") or []:
+        spec = properties.get(name) if isinstance(properties, dict) else None
+        kind = spec.get("type") if isinstance(spec, dict) else "string"
+        if isinstance(spec, dict) and spec.get("enum"):
+            arguments[name] = spec["enum"][0]
+        else:
+            arguments[name] = _SAMPLE_VALUES.get(kind if isinstance(kind, str) else "string", "Stockholm")
+    return arguments
+
+
 def _function_call(name: str, arguments: str) -> Json:
     return {
         "id": new_id("fc"),
@@ -339,11 +378,18 @@ def _function_call(name: str, arguments: str) -> Json:
 
 
 def _item_events(index: int, item: Json) -> list[Event]:
-    """added (empty) -> content part -> one text delta per word -> done, as the service streams."""
-    if item["type"] != "message":
+    """added (empty) -> content part -> one text delta per word -> done, as the service streams (a
+    function call: added -> its arguments -> done)."""
+    if item["type"] != "message":  # a function call: its arguments stream as one delta
         pending = {**snapshot(item), "arguments": "", "status": "in_progress"}
+        where = {"item_id": item["id"], "output_index": index}
         return [
             ("response.output_item.added", {"output_index": index, "item": pending}),
+            ("response.function_call_arguments.delta", {**where, "delta": item["arguments"]}),
+            (
+                "response.function_call_arguments.done",
+                {**where, "name": item["name"], "arguments": item["arguments"]},
+            ),
             ("response.output_item.done", {"output_index": index, "item": snapshot(item)}),
         ]
     text = item["content"][0]["text"]

@@ -1,0 +1,78 @@
+"""Agent runs and tool executions of agent frameworks: INTERNAL spans (the agent runs in the app).
+
+An ``invoke_agent {agent}`` span parents the model calls the run makes (the openai wrappers' CLIENT
+spans) and an ``execute_tool {tool}`` span per function tool it runs. Unlike a ``Call`` these spans
+record no duration or token points: the model calls inside them do, and counting a run again would
+double every token sum. Never raises; our failures go to the guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from . import runtime
+from . import semconv as sc
+from .extract.errors import error_attributes
+from .guard import internal_error
+
+
+class AgentSpan:
+    """One open invoke_agent / execute_tool span; ends exactly once."""
+
+    __slots__ = ("attrs", "ended", "events", "span")
+
+    def __init__(self, span: trace.Span, attrs: dict[str, Any]):
+        self.span = span
+        self.attrs = attrs
+        self.events = 0
+        self.ended = False
+
+    @contextlib.contextmanager
+    def current(self) -> Iterator[None]:
+        """The span as the current one for the block (attach and detach in the same context)."""
+        token = context.attach(trace.set_span_in_context(self.span))
+        try:
+            yield
+        finally:
+            context.detach(token)
+
+    def event(self, name: str, attrs: dict[str, Any]) -> None:
+        if self.events < sc.AGENT_EVENTS_CAP:
+            self.events += 1
+            self.span.add_event(name, attrs)
+
+    def end(self, attrs: dict[str, Any] | None = None, error: BaseException | None = None) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if error is not None:
+                failed = error_attributes(error)
+                self.span.set_attributes(failed)
+                self.span.set_status(Status(StatusCode.ERROR, failed[sc.ERROR_TYPE]))
+            if attrs:
+                self.span.set_attributes(attrs)
+        except Exception as internal:
+            internal_error(internal, "agent")
+        self.span.end()
+
+
+def open_span(operation: str, name: str | None, attrs: dict[str, Any]) -> AgentSpan | None:
+    """Start ``{operation} {name}`` (not yet current), or None when instrumentation is off."""
+    active = runtime.ACTIVE
+    if active is None or not is_instrumentation_enabled():
+        return None
+    try:
+        attrs[sc.OPERATION_NAME] = operation
+        span_name = f"{operation} {name}" if name else operation
+        span = active.tracer.start_span(span_name, kind=SpanKind.INTERNAL, attributes=attrs)
+        return AgentSpan(span, attrs)
+    except Exception as error:
+        internal_error(error, "start")
+        return None
