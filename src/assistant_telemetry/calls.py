@@ -52,7 +52,7 @@ _USAGE_COUNTERS = (
 )
 # Operations that name an agent: the id -> name they show is remembered for the runs of that agent.
 _AGENT_OPERATIONS = frozenset({"create_agent", "get_agent", "update_agent"})
-# These operations are the execution when the call turns out to be one (see _name_operation).
+# Latest names: these operations are the execution when the call turns out to be one (see _latest_operation).
 _STREAMED_EXECUTIONS = frozenset({"start_thread_run", "create_thread_and_run"})
 
 # Metric attributes are low-cardinality: copied from the span's attributes by name, never ids.
@@ -342,14 +342,13 @@ class Call:
                 active.outcomes.remember_agent(agent_id, name)
         if sc.EXECUTION_STATUS in attrs:
             active.tools.execution_span(attrs.get(sc.RESPONSE_ID), self.span, self.owns_execution())
-        self._name_operation()
+        if active.names.latest:
+            self._latest_operation()
 
-    def _name_operation(self) -> None:
-        """The operation the whole call turned out to be (an execution is invoke_agent in every mode),
-        and the span name ``{operation} {model or agent}`` (latest names; invoke_agent's always)."""
+    def _latest_operation(self) -> None:
+        """The latest operation name, and the span name ``{operation} {model or agent}``."""
         attrs = self.attrs
-        names = self.runtime.names
-        operation = self.spec.named(names.latest)
+        operation = self.spec.latest
         if (
             (operation == POLL and self.run_claimed)  # app-driven polling: the read that saw it finish
             or (operation in _STREAMED_EXECUTIONS and self.streaming)
@@ -358,8 +357,7 @@ class Call:
             operation = sc.OP_INVOKE_AGENT
         if attrs.get(sc.OPERATION_NAME) != operation:
             self._put(sc.OPERATION_NAME, operation)
-        if names.latest or operation in sc.TARGETED_SPANS:
-            self.span.update_name(names.span_name(operation, attrs))
+        self.span.update_name(self.runtime.names.span_name(operation, attrs))
 
     def _metric_context(self) -> context.Context | None:
         # A stream's span is no longer the current one: name it, so exemplars still link to it.
@@ -555,7 +553,7 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         return InnerCall(lifecycle, spec)
     try:
         attrs = spec.client(getattr(instance, "_client", None), active.settings)
-        operation = spec.named(active.names.latest)
+        operation = spec.latest if active.names.latest else spec.operation
         attrs[sc.OPERATION_NAME] = operation
         theirs = their_span(spec.operation) if lifecycle is None else None
         if theirs is not None:  # another instrumentation's span for this very call: we are its guest

@@ -334,13 +334,11 @@ LATEST_RENAMES: Mapping[str, str] = {
 LATEST_VALUES: Mapping[tuple[str, str], str] = {
     (PROVIDER_NAME, PROVIDER_AZURE_AI_AGENTS): PROVIDER_MICROSOFT_FOUNDRY,
 }
-# Operations named anew for every call in every mode: an agent execution is invoke_agent, the name
-# Microsoft's Agents view and every GenAI consumer key on (others are decided per call: calls.py).
-EXECUTION_OPERATIONS: Mapping[str, str] = {"process_thread_run": OP_INVOKE_AGENT}
-# ... and in the latest names only.
-LATEST_OPERATIONS: Mapping[str, str] = {**EXECUTION_OPERATIONS, "get_response": OP_FETCH_RESPONSE}
-# Span names "{operation} {target}" in every mode (the conventions' names for spans we had none for).
-TARGETED_SPANS = frozenset({OP_INVOKE_AGENT, OP_EXECUTE_TOOL})
+# Operations whose latest name differs for every call (others are decided per call: calls.py).
+LATEST_OPERATIONS: Mapping[str, str] = {
+    "process_thread_run": OP_INVOKE_AGENT,
+    "get_response": OP_FETCH_RESPONSE,
+}
 # Latest span names: "{operation} {target}", the target read from these attributes in order.
 SPAN_NAME_TARGETS: Mapping[str, tuple[str, ...]] = {
     OP_INVOKE_AGENT: (AGENT_NAME, AGENT_ID),

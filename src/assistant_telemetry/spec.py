@@ -28,8 +28,8 @@ class Operation:
         page's items and a message's reply can be observed too.
     stream: for calls that may return an SSE stream (``stream=True``, stream helpers), makes
         the observer that reads its events (see streams.py); None: not streamed.
-    latest_operation: the operation's name in every mode, when it differs from what ``named``
-        would answer (the submit helpers resume an execution, not invoke one).
+    latest_operation: the operation's name in the latest semconv names, when it differs from
+        ``semconv.LATEST_OPERATIONS``' answer (the submit helpers resume an execution, not invoke one).
     """
 
     module: str
@@ -44,11 +44,10 @@ class Operation:
     async_owner: str | None = ""  # "" means "Async" + owner; None means no async twin
     latest_operation: str | None = None
 
-    def named(self, latest: bool) -> str:
-        """The operation's name before what a call's result decides: executions are invoke_agent in
-        every mode (``semconv.EXECUTION_OPERATIONS``), other renames only in the latest names."""
-        renamed = sc.LATEST_OPERATIONS if latest else sc.EXECUTION_OPERATIONS
-        return self.latest_operation or renamed.get(self.operation, self.operation)
+    @property
+    def latest(self) -> str:
+        """The operation name in the latest semconv names (before what a call's result decides)."""
+        return self.latest_operation or sc.LATEST_OPERATIONS.get(self.operation, self.operation)
 
     @property
     def async_class(self) -> str | None:

@@ -278,7 +278,7 @@ def emit(
     """One execute_tool span, with the given start and end (ns), under ``parent``."""
     attrs = {**inherited, **call.attributes(), sc.TOOL_TIMING: timing}
     names = active.names
-    name = names.span_name(sc.OP_EXECUTE_TOOL, attrs)
+    name = names.span_name(sc.OP_EXECUTE_TOOL, attrs) if names.latest else sc.OP_EXECUTE_TOOL
     ctx = context.get_current()
     if parent is not None:
         ctx = trace.set_span_in_context(NonRecordingSpan(parent), ctx)
