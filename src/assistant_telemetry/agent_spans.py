@@ -63,6 +63,16 @@ class AgentSpan:
         self.span.end()
 
 
+def ran_in_app(call_id: Any) -> None:
+    """A framework is about to run this tool call: its execute_tool span is the one (tools.py)."""
+    active = runtime.ACTIVE
+    if active is not None:
+        try:
+            active.tools.run_in_app(call_id)
+        except Exception as error:
+            internal_error(error, "tool")
+
+
 def open_span(operation: str, name: str | None, attrs: dict[str, Any]) -> AgentSpan | None:
     """Start ``{operation} {name}`` (not yet current), or None when instrumentation is off."""
     active = runtime.ACTIVE

@@ -238,6 +238,15 @@ class Tools:
             if call.status in TERMINAL and self._first(call.call_id):
                 emit(active, parent, call, started, max(ended, started), inherited, timing)
 
+    def run_in_app(self, call_id: Any) -> None:
+        """An agent framework runs this call and has its own execute_tool span for it (ours or its
+        own): the span this module would make for it, from the response that asked for it, is not."""
+        if not isinstance(call_id, str):
+            return
+        with self._lock:
+            self._waiting.pop(call_id, None)
+        self._first(call_id)
+
     def _first(self, call_id: str) -> bool:
         with self._lock:
             if call_id in self._reported:

@@ -25,7 +25,7 @@ from typing import Any
 from opentelemetry import trace
 
 from .. import semconv as sc
-from ..agent_spans import AgentSpan, open_span
+from ..agent_spans import AgentSpan, open_span, ran_in_app
 from ..extract.agent_framework import agent_attributes, tool_attributes
 from ..guard import internal_error
 from ..patching import Patcher, Target
@@ -42,6 +42,8 @@ def _theirs_on() -> bool:
 
 
 def _open(operation: str, attrs: dict[str, Any], name_key: str) -> AgentSpan | None:
+    if operation == sc.OP_EXECUTE_TOOL:
+        ran_in_app(attrs.get(sc.TOOL_CALL_ID))
     return None if _theirs_on() else open_span(operation, attrs.get(name_key), attrs)
 
 

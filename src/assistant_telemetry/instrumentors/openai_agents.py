@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import semconv as sc
-from ..agent_spans import AgentSpan, open_span
+from ..agent_spans import AgentSpan, open_span, ran_in_app
 from ..extract.openai_agents import (
     final_agent,
     guardrails,
@@ -134,6 +134,7 @@ async def tool_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwarg
     except Exception as error:
         internal_error(error, "request")
         return await wrapped(*args, **kwargs)
+    ran_in_app(attrs.get(sc.TOOL_CALL_ID))
     tool_span = open_span(sc.OP_EXECUTE_TOOL, attrs.get(sc.TOOL_NAME), attrs)
     if tool_span is None:
         return await wrapped(*args, **kwargs)
