@@ -10,6 +10,10 @@ Insights' "Agents (preview)" workbook keys on (read from Microsoft's file, not c
 there) and run on DuckDB with duckdb-kql. Each panel must return the scenario's rows, and the token
 panels must sum to the usage the app was told.
 
+It runs with ``semconv="gen_ai_latest_experimental/dup"``: agent executions are ``invoke_agent`` in
+the latest names only (the default keeps the names existing dashboards read, docs/attributes.md
+section 8), and ``/dup`` is the mode a deployment moving to the Agents view runs in.
+
 The in-process agent turn is the app's own ``invoke_agent`` INTERNAL span around its chat calls, as
 agent frameworks (Agent Framework, the OpenAI Agents SDK's OTel bridges) make one.
 """
@@ -233,7 +237,8 @@ def exported(sim: Simulator) -> Iterator[Exported]:
             tracer_provider = TracerProvider()
             exporter = azure_trace_exporter(receiver, tracer_provider=tracer_provider)
             tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-            assistant_telemetry.instrument(tracer_provider=tracer_provider)
+            # The Agents view keys on invoke_agent: the latest names (dup keeps ours beside them).
+            assistant_telemetry.instrument(tracer_provider=tracer_provider, semconv=sc.MODE_DUP)
             try:
                 sim.deploy(DEPLOYMENT, MODEL)
                 azure = openai.AzureOpenAI(
