@@ -32,6 +32,7 @@ from .extract.requests import request_attributes
 from .extract.responses import message_item_attributes, produced_messages
 from .guard import internal_error
 from .spec import LIFECYCLE, LIST, POLL, Operation
+from .tools import FAILED as FAILED_EXECUTION_STATUSES
 from .tools import inherited, output_call_ids, required_calls, response_calls, step_calls, step_times
 
 # The tokens an execution used: on the span that completes it (and in the metrics) once.
@@ -219,7 +220,8 @@ class Call:
         if kind == "thread.run":
             if field(obj, "status") == "requires_action" and execution_id is not None:
                 parent = self.execution_parent(execution_id)
-                tools.waiting(execution_id, required_calls(obj), parent, self.tool_attributes())
+                owned = self.owns_execution()
+                tools.waiting(execution_id, required_calls(obj), parent, self.tool_attributes(), owned)
             return
         client, service = response_calls(obj)
         if not (client or service):
@@ -341,9 +343,18 @@ class Call:
             elif attrs.get(sc.OPERATION_NAME) in _AGENT_OPERATIONS:
                 active.outcomes.remember_agent(agent_id, name)
         if sc.EXECUTION_STATUS in attrs:
-            active.tools.execution_span(attrs.get(sc.RESPONSE_ID), self.span, self.owns_execution())
+            owner = self.owns_execution()
+            if owner and sc.REQUEST_MODEL not in attrs and attrs.get(sc.EXECUTION_KIND) == sc.EXECUTION_KIND_RUN:
+                # A run runs on its model (the assistant's, or the create's override): token panels
+                # group the execution's usage by the requested model.
+                model = attrs.get(sc.RESPONSE_MODEL)
+                if model is not None:
+                    self._put(sc.REQUEST_MODEL, model)
+            active.tools.execution_span(active, attrs.get(sc.RESPONSE_ID), self.span, owner)
         if active.names.latest:
             self._latest_operation()
+            if attrs.get(sc.OPERATION_NAME) == sc.OP_INVOKE_AGENT:
+                self._execution_outcome()
 
     def _latest_operation(self) -> None:
         """The latest operation name, and the span name ``{operation} {model or agent}``."""
@@ -358,6 +369,17 @@ class Call:
         if attrs.get(sc.OPERATION_NAME) != operation:
             self._put(sc.OPERATION_NAME, operation)
         self.span.update_name(self.runtime.names.span_name(operation, attrs))
+
+    def _execution_outcome(self) -> None:
+        """An invoke_agent execution that ended failed, expired, cancelled or incomplete failed as an
+        agent invocation: status ERROR and a failure class (error panels count ``success == false``)."""
+        attrs = self.attrs
+        failure = execution_failure(attrs)
+        if failure is None or sc.ERROR_TYPE in attrs:  # an exception's class, when one was raised, wins
+            return
+        self._put(sc.ERROR_TYPE, failure)
+        self._put(sc.FAILURE_CLASS, failure)
+        self.span.set_status(Status(StatusCode.ERROR, failure))
 
     def _metric_context(self) -> context.Context | None:
         # A stream's span is no longer the current one: name it, so exemplars still link to it.
@@ -522,6 +544,20 @@ class InnerCall:
 
 
 Active = Call | InnerCall
+
+
+# An execution's error code or incomplete reason, as the failure class the call errors use.
+_EXECUTION_FAILURE_CLASSES = {"rate_limit_exceeded": "rate_limited"}
+
+
+def execution_failure(attrs: dict[str, Any]) -> str | None:
+    """The failure class of an execution that did not complete: its error code, its incomplete
+    reason, else its status (identifiers only: ``code()`` read them)."""
+    status = attrs.get(sc.EXECUTION_STATUS)
+    if status not in FAILED_EXECUTION_STATUSES:
+        return None
+    reason = attrs.get(sc.EXECUTION_ERROR_CODE) or attrs.get(sc.EXECUTION_INCOMPLETE_REASON) or status
+    return _EXECUTION_FAILURE_CLASSES.get(reason, reason)
 
 
 def already_read(result: Any, known: dict[str, Any]) -> bool:

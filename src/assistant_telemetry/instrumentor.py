@@ -45,5 +45,7 @@ class AssistantTelemetryInstrumentor(BaseInstrumentor):
             patcher.patch()
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        runtime.ACTIVE = None  # first: wrappers the SDK cached become pass-throughs at once
+        active, runtime.ACTIVE = runtime.ACTIVE, None  # first: cached SDK wrappers pass through at once
         unpatch_all(PATCHERS)
+        if active is not None:
+            active.tools.release(active)  # tool calls still waiting for their run's invoke_agent span

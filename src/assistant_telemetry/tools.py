@@ -11,7 +11,10 @@ Three ways a tool call becomes known, each timed as well as it can be:
   has the bounds of the span that reported it (``execution``).
 
 Each span is a child of its execution's span (the invoke_agent span, or the span that saw the
-execution) and is reported once per tool call id, whichever way it is seen first. Read: the tool's
+execution) and is reported once per tool call id, whichever way it is seen first. A run the app polls
+by hand has its invoke_agent span only once a retrieve sees it finished (latest names): the calls it
+ran wait for that span (at most ``PENDING_TOOLS_CAP`` executions; evicted ones, and those still
+waiting at ``uninstrument()``, go under the span that saw the run waiting). Read: the tool's
 type, a function's name, ids and statuses; never arguments, inputs, outputs or results.
 """
 
@@ -169,6 +172,15 @@ class _Waiting:
     parent: SpanContext | None
     calls: list[ToolCall]
     inherited: dict[str, Any]
+    owned: bool = True  # ``parent`` is the execution's own span (else a better one may come)
+
+
+@dataclass
+class _Ran:
+    """Calls the app ran, their spans held until their execution's own span is known."""
+
+    waiting: _Waiting
+    ended: int
 
 
 class Tools:
@@ -178,12 +190,14 @@ class Tools:
         self._waiting: OrderedDict[str, _Waiting] = OrderedDict()  # run id or call id -> calls
         self._reported: OrderedDict[str, None] = OrderedDict()
         self._executions: OrderedDict[str, SpanContext] = OrderedDict()
+        self._held: OrderedDict[str, list[_Ran]] = OrderedDict()  # execution id -> calls run, not yet emitted
         self._lock = threading.Lock()
 
     # --- execution spans ------------------------------------------------------------------------
 
-    def execution_span(self, execution_id: Any, span: trace.Span, owner: bool) -> None:
-        """Remember the span of an execution; ``owner``: it is the execution's own span (overrides)."""
+    def execution_span(self, active: Runtime, execution_id: Any, span: trace.Span, owner: bool) -> None:
+        """Remember the span of an execution; ``owner``: it is the execution's own span (overrides),
+        and the tool calls held for it become its children now."""
         if not isinstance(execution_id, str):
             return
         with self._lock:
@@ -191,6 +205,16 @@ class Tools:
                 self._executions[execution_id] = span.get_span_context()
                 self._executions.move_to_end(execution_id)
                 _bound(self._executions, sc.EXECUTION_SPANS_CAP)
+            held = self._held.pop(execution_id, ()) if owner else ()
+        for ran in held:
+            _emit_ran(active, ran, span.get_span_context())
+
+    def release(self, active: Runtime) -> None:
+        """Emit every held call under the span that saw its run waiting (``uninstrument()``)."""
+        with self._lock:
+            held, self._held = [ran for rans in self._held.values() for ran in rans], OrderedDict()
+        for ran in held:
+            _emit_ran(active, ran, ran.waiting.parent)
 
     def parent_of(self, execution_id: Any, fallback: trace.Span) -> SpanContext:
         with self._lock:
@@ -200,7 +224,12 @@ class Tools:
     # --- the three ways a tool call becomes known -------------------------------------------------
 
     def waiting(
-        self, key: str, calls: list[ToolCall], parent: SpanContext, inherited: dict[str, Any]
+        self,
+        key: str,
+        calls: list[ToolCall],
+        parent: SpanContext,
+        inherited: dict[str, Any],
+        owned: bool = True,
     ) -> None:
         """An execution waits for the app's tool outputs (first sighting starts the clock)."""
         if not calls:
@@ -208,20 +237,33 @@ class Tools:
         with self._lock:
             if key in self._waiting:
                 return
-            self._waiting[key] = _Waiting(time.time_ns(), parent, calls, inherited)
+            self._waiting[key] = _Waiting(time.time_ns(), parent, calls, inherited, owned)
             _bound(self._waiting, sc.PENDING_TOOLS_CAP)
 
     def submitted(self, active: Runtime, keys: Iterable[str]) -> None:
-        """The outputs are being sent: the waiting calls' spans end now."""
+        """The outputs are being sent: the waiting calls' spans end now (or, when their execution's
+        own span is yet to come, are held for it: latest names, where that span is invoke_agent)."""
         now = time.time_ns()
         for key in keys:
             with self._lock:
                 waiting = self._waiting.pop(key, None)
             if waiting is None:
                 continue
-            for call in waiting.calls:
-                if self._first(call.call_id):
-                    emit(active, waiting.parent, call, waiting.started, now, waiting.inherited, "client")
+            waiting.calls = [call for call in waiting.calls if self._first(call.call_id)]
+            if not waiting.owned and active.names.latest:
+                self._hold(active, key, _Ran(waiting, now))
+            else:
+                _emit_ran(active, _Ran(waiting, now), waiting.parent)
+
+    def _hold(self, active: Runtime, execution_id: str, ran: _Ran) -> None:
+        with self._lock:
+            self._held.setdefault(execution_id, []).append(ran)  # each round of tool calls of the run
+            self._held.move_to_end(execution_id)
+            evicted = []
+            while len(self._held) > sc.PENDING_TOOLS_CAP:
+                evicted.extend(self._held.popitem(last=False)[1])
+        for old in evicted:
+            _emit_ran(active, old, old.waiting.parent)
 
     def ran(
         self,
@@ -259,6 +301,12 @@ class Tools:
 def _bound(memory: OrderedDict[str, Any], cap: int) -> None:
     while len(memory) > cap:
         memory.popitem(last=False)
+
+
+def _emit_ran(active: Runtime, ran: _Ran, parent: SpanContext | None) -> None:
+    waiting = ran.waiting
+    for call in waiting.calls:
+        emit(active, parent, call, waiting.started, ran.ended, waiting.inherited, "client")
 
 
 def inherited(attrs: dict[str, Any]) -> dict[str, Any]:
