@@ -401,7 +401,9 @@ def test_agents_list_platform_errors_and_tokens(exported: Exported) -> None:
     assert agents[PLANNER]["Tokens"] > 0 and agents[FOUNDRY_AGENT]["Tokens"] > 0
     # every token is some agent's, but the chat made outside any agent's span
     everything = sum(exported.truth.by_model.values())
-    assert sum(row["Tokens"] for row in agents.values()) == everything - exported.truth.ids["agentless_tokens"]
+    assert (
+        sum(row["Tokens"] for row in agents.values()) == everything - exported.truth.ids["agentless_tokens"]
+    )
 
 
 @pytest.mark.timeout(120)

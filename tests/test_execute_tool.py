@@ -90,6 +90,65 @@ def test_assistants_tool_loop_is_invoke_agent_with_execute_tool_children(
     assert CANARY not in exported(latest)
 
 
+def polled_by_hand(client: Any, sim: Simulator, finish: bool = True) -> tuple[Any, Any]:
+    """The app creates the run, polls it with retrieve, submits the outputs with the plain call."""
+    runs = client.beta.threads.runs
+    assistant = client.beta.assistants.create(model="gpt-4o", name="weather-helper")
+    thread = client.beta.threads.create()
+    sim.next_run_outcome("requires_action", "completed")
+    run = runs.create(thread.id, assistant_id=assistant.id)
+    while run.status != "requires_action":
+        run = runs.retrieve(run.id, thread_id=thread.id)
+    calls = run.required_action.submit_tool_outputs.tool_calls
+    outputs = [{"tool_call_id": c.id, "output": CANARY} for c in calls]
+    run = runs.submit_tool_outputs(run.id, thread_id=thread.id, tool_outputs=outputs)
+    while finish and run.status != "completed":
+        run = runs.retrieve(run.id, thread_id=thread.id)
+    return run, calls
+
+
+@pytest.mark.timeout(120)
+def test_a_run_polled_by_hand_has_its_tools_under_its_invoke_agent(
+    latest: Telemetry, sim: Simulator, client: Any
+) -> None:
+    """The execution's span is the retrieve that sees it finish: the tool calls the app ran before
+    wait for it, keeping the times they ran at (the Agents view's tool panel joins on the parent)."""
+    done, calls = polled_by_hand(client, sim)
+    (invoked,) = [s for s in latest.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT]
+    assert invoked.attributes[sc.RUN_ID] == done.id and invoked.attributes[sc.RUN_STATUS] == "completed"
+    submitted = next(s for s in latest.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_SUBMIT_TOOL_OUTPUTS)
+    spans = tools(latest)
+    assert {s.attributes[sc.TOOL_CALL_ID] for s in spans} == {c.id for c in calls}
+    for span in spans:
+        assert span.parent.span_id == invoked.context.span_id
+        assert span.context.trace_id == invoked.context.trace_id
+        assert (
+            span.attributes[sc.TOOL_TIMING] == "client" and span.attributes[sc.AGENT_NAME] == "weather-helper"
+        )
+        assert span.end_time <= submitted.start_time + 5_000_000
+        assert span.end_time < invoked.start_time  # they ran before the span that saw the run finish
+    assert CANARY not in exported(latest)
+
+
+@pytest.mark.timeout(120)
+def test_held_tool_calls_are_not_lost_when_the_run_is_never_read_finished(
+    sim: Simulator, client: Any, strict_guard: None
+) -> None:
+    """The app stops reading after the submit: uninstrument() emits the calls under the span they
+    would have had without waiting (the run's first span)."""
+    telemetry = Telemetry()
+    assistant_telemetry.instrument(tracer_provider=telemetry.tracer_provider, semconv=sc.MODE_LATEST)
+    try:
+        _, calls = polled_by_hand(client, sim, finish=False)
+        assert not tools(telemetry)  # held for the invoke_agent span still to come
+    finally:
+        assistant_telemetry.uninstrument()
+    spans = tools(telemetry)
+    assert {s.attributes[sc.TOOL_CALL_ID] for s in spans} == {c.id for c in calls}
+    started = next(s for s in telemetry.spans if s.attributes[sc.OPERATION_NAME] == "start_thread_run")
+    assert {s.parent.span_id for s in spans} == {started.context.span_id}  # the run's first span
+
+
 @pytest.mark.timeout(120)
 def test_steps_learned_afterwards_have_the_steps_times(
     sim: Simulator, client: Any, strict_guard: None

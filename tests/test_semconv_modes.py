@@ -234,3 +234,51 @@ def test_agent_service_provider_per_mode(modal: Telemetry, sim: Simulator, agent
         assert providers == {sc.PROVIDER_AZURE_AI_AGENTS}
         assert modal.one("process_thread_run").attributes[sc.AGENT_NAME] == "helper"
     assert all(s.attributes[sc.SYSTEM] == sc.SYSTEM_AZURE_AI_AGENTS for s in modal.spans)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("modal", [None, sc.MODE_LATEST, sc.MODE_DUP], indirect=True)
+@pytest.mark.parametrize(
+    ("outcome", "failure"),
+    [("failed", "server_error"), ("expired", "expired"), ("content_filter", "content_filter")],
+)
+def test_an_execution_that_did_not_complete_fails_its_invoke_agent_span(
+    modal: Telemetry, sim: Simulator, client: Any, outcome: str, failure: str
+) -> None:
+    """Latest names: the invoke_agent span of a failed, expired or cut-short run is ERROR with a
+    failure class (error panels count ``success == false``); the default keeps it an outcome."""
+    sim.next_run_outcome(outcome)
+    assistant = client.beta.assistants.create(model="gpt-4o", name="billing")
+    thread = client.beta.threads.create()
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    (span,) = [s for s in modal.spans if s.attributes.get(sc.RUN_ID) == run.id]
+    attrs = span.attributes
+    assert attrs[sc.RUN_STATUS] == run.status != "completed"  # the outcome stays readable in every mode
+    if modal.mode is None:  # type: ignore[attr-defined]
+        assert span.status.status_code.name == "UNSET"
+        assert sc.FAILURE_CLASS not in attrs and sc.ERROR_TYPE not in attrs
+        return
+    assert attrs[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT
+    assert span.status.status_code.name == "ERROR" and span.status.description == failure
+    assert (attrs[sc.FAILURE_CLASS], attrs[sc.ERROR_TYPE]) == (failure, failure)
+    (duration,) = [
+        p
+        for p in modal.metric_points(sc.METRIC_OPERATION_DURATION)
+        if p.attributes[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT
+    ]
+    assert duration.attributes[sc.ERROR_TYPE] == failure  # the metric's failed calls, by class
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("modal", [None, sc.MODE_LATEST], indirect=True)
+def test_a_runs_own_span_names_its_model(modal: Telemetry, sim: Simulator, client: Any) -> None:
+    """Runs are created from an assistant (no ``model`` argument): the span that completes the run
+    names the run's model as the requested one, so token panels group its usage by model."""
+    scenario(client, sim)
+    executions = [s.attributes for s in modal.spans if s.attributes.get(sc.USAGE_INPUT_TOKENS)]
+    runs = [a for a in executions if sc.RUN_ID in a]
+    assert len(runs) == 2  # the helper's, and the retrieve that saw the bare run finish
+    for attrs in runs:
+        assert attrs[sc.REQUEST_MODEL] == attrs[sc.RESPONSE_MODEL] == "gpt-4o"
+    reads = [s.attributes for s in modal.spans if s.attributes.get(sc.RUN_STATUS) == "queued"]
+    assert reads and all(sc.REQUEST_MODEL not in a for a in reads)  # a read names only what it read

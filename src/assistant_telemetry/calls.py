@@ -344,12 +344,8 @@ class Call:
                 active.outcomes.remember_agent(agent_id, name)
         if sc.EXECUTION_STATUS in attrs:
             owner = self.owns_execution()
-            if owner and sc.REQUEST_MODEL not in attrs and attrs.get(sc.EXECUTION_KIND) == sc.EXECUTION_KIND_RUN:
-                # A run runs on its model (the assistant's, or the create's override): token panels
-                # group the execution's usage by the requested model.
-                model = attrs.get(sc.RESPONSE_MODEL)
-                if model is not None:
-                    self._put(sc.REQUEST_MODEL, model)
+            if owner:
+                self._run_model()
             active.tools.execution_span(active, attrs.get(sc.RESPONSE_ID), self.span, owner)
         if active.names.latest:
             self._latest_operation()
@@ -369,6 +365,18 @@ class Call:
         if attrs.get(sc.OPERATION_NAME) != operation:
             self._put(sc.OPERATION_NAME, operation)
         self.span.update_name(self.runtime.names.span_name(operation, attrs))
+
+    def _run_model(self) -> None:
+        """A run runs on its model (the assistant's, or the create's override): its own span names it
+        as the requested one when the request did not, as token panels group usage by it."""
+        attrs = self.attrs
+        model = attrs.get(sc.RESPONSE_MODEL)
+        if (
+            model is not None
+            and sc.REQUEST_MODEL not in attrs
+            and attrs.get(sc.EXECUTION_KIND) == sc.EXECUTION_KIND_RUN
+        ):
+            self._put(sc.REQUEST_MODEL, model)
 
     def _execution_outcome(self) -> None:
         """An invoke_agent execution that ended failed, expired, cancelled or incomplete failed as an

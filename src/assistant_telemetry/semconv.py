@@ -410,6 +410,8 @@ def _environ() -> Mapping[str, str]:
     import os
 
     return os.environ
+
+
 # --- consumers' keys (issue 19.5) ---
 # Content filter results as the GenAI conventions' guardrail results (open-telemetry/
 # semantic-conventions-genai f5e3733b, docs/gen-ai/gen-ai-guardrails.md): one span event per flagged
