@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from . import agents, foundry, responses  # noqa: F401  (responses registers its routes on import)
+from . import agents, foundry, responses  # responses and foundry register their routes on import
 from .errors import ApiError, Json
 from .faults import Fault, Faults
 from .routes import App, Request
