@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from . import file_exporter, pipeline, runtime
+from .config import FileLimits
 from .content_guard import ContentGuard, azure_monitor_options_guarded, content_guard_enabled
 from .content_guard import content_guard as guard_providers
 from .instrumentor import AssistantTelemetryInstrumentor
@@ -143,7 +144,12 @@ def instrument(
     if _disabled_by_environment():
         logger.info("assistant_telemetry: disabled by OTEL_PYTHON_DISABLED_INSTRUMENTATIONS")
         return session
-    AssistantTelemetryInstrumentor().instrument(
+    instrumentor = AssistantTelemetryInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        # opentelemetry-instrument ran our entry point already: this call's settings win, quietly
+        # (instrumenting twice would only log "Attempting to instrument while already instrumented").
+        instrumentor.uninstrument()
+    instrumentor.instrument(
         tracer_provider=session.tracer_provider,
         meter_provider=session.meter_provider,
         metadata_allowlist=metadata_allowlist,
@@ -292,8 +298,9 @@ def _install(
 
 
 def _file(file_path: Any = None, **_: Any) -> tuple[SpanExporter, MetricExporter, str]:
-    spans = file_exporter.JsonLinesSpanExporter(file_path)
-    return spans, file_exporter.JsonLinesMetricExporter(spans.path), spans.path
+    limits = FileLimits.build()  # a bad ASSISTANT_TELEMETRY_FILE_* value fails here, before any wrapping
+    spans = file_exporter.JsonLinesSpanExporter(file_path, limits)
+    return spans, file_exporter.JsonLinesMetricExporter(spans.path, limits), spans.path
 
 
 def _console(**_: Any) -> tuple[SpanExporter, MetricExporter, None]:
