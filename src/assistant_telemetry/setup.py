@@ -248,32 +248,36 @@ def existing_pipeline() -> dict[str, Any]:
 
 
 def _build(exporter: str | None, alongside: bool, **options: Any) -> Instrumentation:
+    """Whose pipeline carries our telemetry: one already set for traces or metrics, else ours.
+
+    A logger provider alone does not count (we export no logs), but it keeps the Azure Monitor
+    distro from running: it would try to replace it.
+    """
     if exporter is not None and exporter not in EXPORTERS:
         raise ValueError(f"unknown exporter {exporter!r}: choose one of {', '.join(EXPORTERS)}")
     existing = existing_pipeline()
+    taken = sorted(signal for signal in existing if signal != "logs")
     distro = next(iter(_distro.values()), None)
-    if exporter is None and not alongside and (existing or distro is not None):
+    if not alongside and distro is not None and exporter in (None, "azure-monitor") and not taken:
+        return distro  # instrument() ran the distro earlier in this process: it is still there
+    if not alongside and exporter is None and taken:
         # One export chain: theirs. Adding ours would send every span twice.
-        if distro is not None and not existing:
-            return distro
         return Instrumentation("existing", trace.get_tracer_provider(), metrics.get_meter_provider())
-    exporter = exporter or _exporter_from_environment()
-    if (existing or distro is not None) and not alongside:
-        if distro is not None and exporter == "azure-monitor" and not existing:
-            return distro  # instrument() ran the distro earlier in this process: it is still there
-        who = ", ".join(sorted(existing)) or "traces, metrics, logs (configure_azure_monitor, run earlier)"
+    chosen = exporter or _exporter_from_environment()
+    if not alongside and (taken or distro is not None):
+        who = ", ".join(taken) or "traces and metrics (configure_azure_monitor, run by instrument())"
         raise ExistingProviderError(
             f"an OpenTelemetry SDK pipeline is already set for {who} (by opentelemetry-instrument, "
             "configure_azure_monitor() or the app): call instrument() without exporter= to use it as "
-            f"it is, or pass alongside=True to add the {exporter!r} exporter beside its own"
+            f"it is, or pass alongside=True to add the {chosen!r} exporter beside its own"
         )
-    if exporter == "azure-monitor" and not existing and distro is None and not _owned:
+    if chosen == "azure-monitor" and not existing and distro is None and not _owned:
         return _azure_monitor(
             options["connection_string"], options["service_name"], options["azure_monitor_options"]
         )
-    factory = _azure_exporters if exporter == "azure-monitor" else _EXPORTER_FACTORIES[exporter]
+    factory = _azure_exporters if chosen == "azure-monitor" else _EXPORTER_FACTORIES[chosen]
     span_exporter, metric_exporter, path = factory(**options)
-    return _install(exporter, span_exporter, metric_exporter, path, options["service_name"])
+    return _install(chosen, span_exporter, metric_exporter, path, options["service_name"])
 
 
 def _install(
