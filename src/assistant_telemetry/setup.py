@@ -160,6 +160,9 @@ def instrument(
     if runtime.ACTIVE is not None:
         session.added.errors = runtime.ACTIVE.errors
     _current = session
+    # Last registered runs first: ahead of the exit handlers of the providers just created.
+    atexit.unregister(_at_exit)
+    atexit.register(_at_exit)
     return session
 
 
@@ -186,8 +189,8 @@ def uninstrument(timeout_millis: int = pipeline.FLUSH_TIMEOUT_MS) -> None:
 def _at_exit() -> None:
     """Bounded exit: our exporters (or the distro pipeline we built) get EXIT_TIMEOUT_S overall.
 
-    Registered after the providers, so it runs before their own exit handlers (LIFO), which then
-    find nothing left to wait for.
+    Registered again by each instrument(), after the providers exist, so it runs before their own
+    exit handlers (LIFO), which then find nothing left to wait for.
     """
     deadline = pipeline.Deadline(pipeline.EXIT_TIMEOUT_S * 1000)
     session = _current
@@ -199,8 +202,6 @@ def _at_exit() -> None:
         ):
             built.added.count_drop("shutdown")
 
-
-atexit.register(_at_exit)
 
 
 def _exporter_from_environment() -> str:
