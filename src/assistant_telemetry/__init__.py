@@ -14,12 +14,20 @@ from .content_guard import ContentGuardError, content_guard, guard_log_exporter,
 from .correlation import correlate, correlation_processor, with_current_context
 from .instrumentor import AssistantTelemetryInstrumentor
 from .runtime import VERSION as __version__
-from .setup import EXPORTERS, Instrumentation, MissingExtraError, instrument, uninstrument
+from .setup import (
+    EXPORTERS,
+    ExistingProviderError,
+    Instrumentation,
+    MissingExtraError,
+    instrument,
+    uninstrument,
+)
 
 __all__ = [
     "EXPORTERS",
     "AssistantTelemetryInstrumentor",
     "ContentGuardError",
+    "ExistingProviderError",
     "Instrumentation",
     "MissingExtraError",
     "__version__",

@@ -70,3 +70,56 @@ def _secret(given: str | bytes | None, env: str) -> bytes | None:
     if not isinstance(value, bytes):
         raise TypeError(f"expected a str or bytes key, got {type(value).__name__}")
     return value or None
+
+
+FILE_MAX_BYTES_ENV = "ASSISTANT_TELEMETRY_FILE_MAX_BYTES"
+FILE_BACKUPS_ENV = "ASSISTANT_TELEMETRY_FILE_BACKUPS"
+FILE_MAX_BYTES = 50 * 1024 * 1024  # per file: with 3 backups at most ~200 MiB on disk
+FILE_BACKUPS = 3
+_UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30}
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """How much the JSON-lines file may hold: ``max_bytes`` per file, ``backups`` rotated files kept.
+
+    When a write would take the file past ``max_bytes`` it becomes ``<path>.1`` (``.1`` -> ``.2`` ...,
+    the oldest beyond ``backups`` deleted), so the newest records are kept and the whole set stays
+    under about ``max_bytes * (backups + 1)``. ``max_bytes=0`` turns rotation off (unbounded).
+    """
+
+    max_bytes: int = FILE_MAX_BYTES
+    backups: int = FILE_BACKUPS
+
+    @classmethod
+    def build(cls, max_bytes: int | str | None = None, backups: int | str | None = None) -> FileLimits:
+        """Arguments win; else ASSISTANT_TELEMETRY_FILE_MAX_BYTES (bytes, or with K/M/G) and
+        ASSISTANT_TELEMETRY_FILE_BACKUPS; else 50 MiB and 3."""
+        size = _size(max_bytes if max_bytes is not None else os.environ.get(FILE_MAX_BYTES_ENV))
+        kept = _count(backups if backups is not None else os.environ.get(FILE_BACKUPS_ENV))
+        return cls(FILE_MAX_BYTES if size is None else size, FILE_BACKUPS if kept is None else kept)
+
+
+def _size(value: int | str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = value.strip().lower()
+        digits = text.rstrip("kmgb ")
+        unit = text[len(digits) :].strip()
+        if not digits.isdigit() or unit not in _UNITS:
+            raise ValueError(f"{FILE_MAX_BYTES_ENV}: expected bytes such as 52428800 or 50M, got {value!r}")
+        number = int(digits) * _UNITS[unit]
+    if number < 0:
+        raise ValueError(f"{FILE_MAX_BYTES_ENV}: must not be negative, got {value!r}")
+    return number
+
+
+def _count(value: int | str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise ValueError(f"{FILE_BACKUPS_ENV}: expected a whole number of files, got {value!r}")
+    return int(value)

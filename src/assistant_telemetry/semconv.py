@@ -129,6 +129,9 @@ LIST_HAS_MORE: Final = _NS + "list.has_more"
 LIST_IDS: Final = _NS + "list.ids"  # up to LIST_IDS_CAP ids of the page
 LIST_IDS_CAP: Final = 20
 CLIENT_ATTRIBUTES_CAP: Final = 256  # client configurations whose attributes are kept built
+# Characters kept of each string read from the service (ids, header values, models, statuses):
+# a real one is far shorter, so only a misbehaving service or proxy is cut (docs/attributes.md).
+SERVICE_VALUE_CAP: Final = 256
 
 DELETED: Final = _NS + "deleted"
 

@@ -6,20 +6,23 @@ extra or a bad option fails with a message naming the fix, before anything is wr
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from . import file_exporter
+from . import file_exporter, pipeline, runtime
+from .config import FileLimits
 from .content_guard import ContentGuard, azure_monitor_options_guarded, content_guard_enabled
 from .content_guard import content_guard as guard_providers
 from .instrumentor import AssistantTelemetryInstrumentor
@@ -34,6 +37,10 @@ class MissingExtraError(ImportError):
     """An exporter was chosen whose optional dependencies are not installed."""
 
 
+class ExistingProviderError(ValueError):
+    """``exporter=`` was given while another OpenTelemetry SDK pipeline is set globally."""
+
+
 @dataclass
 class Instrumentation:
     """What ``instrument()`` set up. ``flush()`` before a short-lived process exits."""
@@ -43,17 +50,28 @@ class Instrumentation:
     meter_provider: Any
     file_path: str | None = None
     content_guard: ContentGuard | None = None  # set when content_guard=True
+    logger_provider: Any = None
+    added: pipeline.Added = field(default_factory=pipeline.Added, repr=False)  # what we put on providers
 
-    def flush(self, timeout_millis: int = 10_000) -> None:
-        """Export everything buffered so far (spans and metrics)."""
-        for provider in (self.tracer_provider, self.meter_provider):
-            force_flush = getattr(provider, "force_flush", None)
-            if force_flush is not None:
-                force_flush(timeout_millis)
+    def flush(self, timeout_millis: int = pipeline.FLUSH_TIMEOUT_MS) -> bool:
+        """Export everything buffered so far (spans and metrics); returns within ``timeout_millis``.
+
+        One deadline covers every provider. False when something was not exported in time (it
+        stays queued, or is dropped if the queue is full; counted in instrumentation.errors).
+        """
+        deadline = pipeline.Deadline(timeout_millis)
+        if self.added.span_processors or self.added.metric_readers:
+            done = self.added.flush(deadline)
+        else:  # providers someone else built (or a distro we ran): flush them as they are
+            done = pipeline.flush_providers((self.tracer_provider, self.meter_provider), deadline)
+        if not done:
+            self.added.count_drop("flush")
+        return done
 
 
 _current: Instrumentation | None = None
-_installed: dict[tuple[str, str], Instrumentation] = {}  # what we set up, reused after uninstrument
+_distro: dict[str, Instrumentation] = {}  # configure_azure_monitor ran: its pipeline stays for the process
+_owned: weakref.WeakSet[Any] = weakref.WeakSet()  # providers we created (they stay global, emptied)
 
 
 def instrument(
@@ -61,6 +79,7 @@ def instrument(
     *,
     tracer_provider: Any = None,
     meter_provider: Any = None,
+    alongside: bool = False,
     service_name: str | None = None,
     file_path: str | os.PathLike[str] | None = None,
     otlp_endpoint: str | None = None,
@@ -78,12 +97,15 @@ def instrument(
 ) -> Instrumentation:
     """Instrument every supported client library with one call; returns what was set up.
 
-    With no arguments the destination is chosen from the environment:
-    APPLICATIONINSIGHTS_CONNECTION_STRING -> Azure Monitor; OTEL_EXPORTER_OTLP_ENDPOINT or
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT -> OTLP; an SDK TracerProvider already set globally ->
-    that provider; else JSON lines in ``$ASSISTANT_TELEMETRY_FILE`` or ./assistant-telemetry.jsonl.
-    ``exporter=`` picks one of "file", "console", "otlp", "azure-monitor" explicitly;
-    ``tracer_provider=`` / ``meter_provider=`` use those providers and install nothing else.
+    With no arguments: an OpenTelemetry SDK provider already set globally (by
+    ``opentelemetry-instrument``, ``configure_azure_monitor()`` or the app) is used as it is, adding
+    no exporter; else APPLICATIONINSIGHTS_CONNECTION_STRING -> Azure Monitor;
+    OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT -> OTLP; else JSON lines in
+    ``$ASSISTANT_TELEMETRY_FILE`` or ./assistant-telemetry.jsonl (size-capped, see config.FileLimits).
+    ``exporter=`` picks one of "file", "console", "otlp", "azure-monitor" explicitly; over a pipeline
+    that is already set it raises ``ExistingProviderError`` unless ``alongside=True``, which adds our
+    exporter beside the pipeline's own. ``tracer_provider=`` / ``meter_provider=`` use those
+    providers and install nothing else.
     ``azure_monitor_options`` are passed on to ``configure_azure_monitor`` (e.g. sampling_ratio).
     ``message_fingerprint_key`` (or ASSISTANT_TELEMETRY_FINGERPRINT_KEY) turns on message
     fingerprints: a keyed HMAC of each message's text, never the text. The tracer provider
@@ -109,7 +131,8 @@ def instrument(
         session = Instrumentation("providers", tracer_provider, meter_provider)
     else:
         session = _build(
-            exporter or _exporter_from_environment(),
+            exporter,
+            alongside,
             service_name=service_name,
             file_path=file_path,
             otlp_endpoint=otlp_endpoint,
@@ -125,7 +148,12 @@ def instrument(
     if _disabled_by_environment():
         logger.info("assistant_telemetry: disabled by OTEL_PYTHON_DISABLED_INSTRUMENTATIONS")
         return session
-    AssistantTelemetryInstrumentor().instrument(
+    instrumentor = AssistantTelemetryInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        # opentelemetry-instrument ran our entry point already: this call's settings win, quietly
+        # (instrumenting twice would only log "Attempting to instrument while already instrumented").
+        instrumentor.uninstrument()
+    instrumentor.instrument(
         tracer_provider=session.tracer_provider,
         meter_provider=session.meter_provider,
         metadata_allowlist=metadata_allowlist,
@@ -134,19 +162,50 @@ def instrument(
         message_fingerprint_key=message_fingerprint_key,
         semconv=semconv,
     )
+    if runtime.ACTIVE is not None:
+        session.added.errors = runtime.ACTIVE.errors
     _current = session
+    # Last registered runs first: ahead of the exit handlers of the providers just created.
+    atexit.unregister(_at_exit)
+    atexit.register(_at_exit)
     return session
 
 
-def uninstrument() -> None:
-    """Restore every wrapped method; no span is made afterwards, also by cached SDK methods."""
+def uninstrument(timeout_millis: int = pipeline.FLUSH_TIMEOUT_MS) -> None:
+    """Restore every wrapped method and take off what ``instrument()`` added, within ``timeout_millis``.
+
+    No span is made afterwards, also by cached SDK methods. Our exporters get what they still
+    hold until the deadline (what is left is dropped and counted); a pipeline ``instrument()`` did
+    not build is flushed, not removed. A distro's (``configure_azure_monitor``) stays for the process.
+    """
     global _current
-    if _current is not None:
-        _current.flush()
     instrumentor = AssistantTelemetryInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
-    _current = None
+    session, _current = _current, None
+    if session is None:
+        return
+    if session.added.span_processors or session.added.metric_readers:
+        session.added.remove(pipeline.Deadline(timeout_millis))
+    else:
+        session.flush(timeout_millis)
+
+
+def _at_exit() -> None:
+    """Bounded exit: our exporters (or the distro pipeline we built) get EXIT_TIMEOUT_S overall.
+
+    Registered again by each instrument(), after the providers exist, so it runs before their own
+    exit handlers (LIFO), which then find nothing left to wait for.
+    """
+    deadline = pipeline.Deadline(pipeline.EXIT_TIMEOUT_S * 1000)
+    session = _current
+    if session is not None and (session.added.span_processors or session.added.metric_readers):
+        session.added.remove(deadline)
+    for built in _distro.values():
+        if not pipeline.shutdown_pipeline(
+            built.tracer_provider, built.meter_provider, built.logger_provider, deadline
+        ):
+            built.added.count_drop("shutdown")
 
 
 def _exporter_from_environment() -> str:
@@ -154,8 +213,6 @@ def _exporter_from_environment() -> str:
         return "azure-monitor"
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         return "otlp"
-    if isinstance(trace.get_tracer_provider(), TracerProvider):
-        return "existing"
     return "file"
 
 
@@ -165,44 +222,94 @@ def _disabled_by_environment() -> bool:
     return ENTRY_POINT_NAME in names
 
 
-def _build(exporter: str, **options: Any) -> Instrumentation:
-    if exporter == "existing":
-        return Instrumentation("existing", trace.get_tracer_provider(), metrics.get_meter_provider())
-    if exporter not in EXPORTERS:
+def _logger_provider() -> Any:
+    try:
+        from opentelemetry._logs import get_logger_provider
+        from opentelemetry.sdk._logs import LoggerProvider
+    except ImportError:  # pragma: no cover - the logs SDK is part of opentelemetry-sdk
+        return None
+    provider = get_logger_provider()
+    return provider if isinstance(provider, LoggerProvider) else None
+
+
+def existing_pipeline() -> dict[str, Any]:
+    """The SDK providers set globally that we did not create: signal -> provider."""
+    found = {
+        "traces": trace.get_tracer_provider(),
+        "metrics": metrics.get_meter_provider(),
+        "logs": _logger_provider(),
+    }
+    sdk = {"traces": TracerProvider, "metrics": MeterProvider}
+    return {
+        signal: provider
+        for signal, provider in found.items()
+        if provider is not None
+        and isinstance(provider, sdk.get(signal, object))
+        and provider not in _owned
+        and not any(
+            provider in (d.tracer_provider, d.meter_provider, d.logger_provider) for d in _distro.values()
+        )
+    }
+
+
+def _build(exporter: str | None, alongside: bool, **options: Any) -> Instrumentation:
+    """Whose pipeline carries our telemetry: one already set for traces or metrics, else ours.
+
+    A logger provider alone does not count (we export no logs), but it keeps the Azure Monitor
+    distro from running: it would try to replace it.
+    """
+    if exporter is not None and exporter not in EXPORTERS:
         raise ValueError(f"unknown exporter {exporter!r}: choose one of {', '.join(EXPORTERS)}")
-    if exporter == "azure-monitor":
+    existing = existing_pipeline()
+    taken = sorted(signal for signal in existing if signal != "logs")
+    distro = next(iter(_distro.values()), None)
+    if not alongside and distro is not None and exporter in (None, "azure-monitor") and not taken:
+        return distro  # instrument() ran the distro earlier in this process: it is still there
+    if not alongside and exporter is None and taken:
+        # One export chain: theirs. Adding ours would send every span twice.
+        return Instrumentation("existing", trace.get_tracer_provider(), metrics.get_meter_provider())
+    chosen = exporter or _exporter_from_environment()
+    if not alongside and (taken or distro is not None):
+        who = ", ".join(taken) or "traces and metrics (configure_azure_monitor, run by instrument())"
+        raise ExistingProviderError(
+            f"an OpenTelemetry SDK pipeline is already set for {who} (by opentelemetry-instrument, "
+            "configure_azure_monitor() or the app): call instrument() without exporter= to use it as "
+            f"it is, or pass alongside=True to add the {chosen!r} exporter beside its own"
+        )
+    if chosen == "azure-monitor" and not existing and distro is None and not _owned:
         return _azure_monitor(
             options["connection_string"], options["service_name"], options["azure_monitor_options"]
         )
-    key = (exporter, repr(sorted((k, str(v)) for k, v in options.items())))
-    if key not in _installed:  # exporters are built once: a second build would only be discarded
-        span_exporter, metric_exporter, path = _EXPORTER_FACTORIES[exporter](**options)
-        providers = _install_providers(span_exporter, metric_exporter, options["service_name"])
-        _installed[key] = Instrumentation(exporter, *providers, file_path=path)
-    return _installed[key]
+    factory = _azure_exporters if chosen == "azure-monitor" else _EXPORTER_FACTORIES[chosen]
+    span_exporter, metric_exporter, path = factory(**options)
+    return _install(chosen, span_exporter, metric_exporter, path, options["service_name"])
 
 
-def _install_providers(
-    spans: SpanExporter, metric_exporter: MetricExporter, service_name: str | None
-) -> tuple[TracerProvider, MeterProvider]:
-    """Use the global SDK providers if the app has them (adding our exporter), else set ours globally."""
-    resource = Resource.create({"service.name": service_name} if service_name else {})
+def _install(
+    exporter: str, spans: SpanExporter, metric_exporter: MetricExporter, path: str | None, service: str | None
+) -> Instrumentation:
+    """Our exporters on the global SDK providers (creating and setting them if there are none)."""
+    resource = Resource.create({"service.name": service} if service else {})
     tracer_provider = trace.get_tracer_provider()
     if not isinstance(tracer_provider, TracerProvider):
-        tracer_provider = TracerProvider(resource=resource)
+        tracer_provider = TracerProvider(resource=resource)  # span limits from OTEL_*_LIMIT variables
         trace.set_tracer_provider(tracer_provider)
-    tracer_provider.add_span_processor(BatchSpanProcessor(spans))
+        _owned.add(tracer_provider)
     meter_provider = metrics.get_meter_provider()
     if not isinstance(meter_provider, MeterProvider):
-        reader = PeriodicExportingMetricReader(metric_exporter)
-        meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+        meter_provider = MeterProvider(resource=resource)  # readers are added (and removed) below
         metrics.set_meter_provider(meter_provider)
-    return tracer_provider, meter_provider
+        _owned.add(meter_provider)
+    session = Instrumentation(exporter, tracer_provider, meter_provider, file_path=path)
+    session.added.add_span_processor(tracer_provider, BatchSpanProcessor(spans))
+    session.added.add_metric_reader(meter_provider, pipeline.ForkSafeMetricReader(metric_exporter))
+    return session
 
 
 def _file(file_path: Any = None, **_: Any) -> tuple[SpanExporter, MetricExporter, str]:
-    spans = file_exporter.JsonLinesSpanExporter(file_path)
-    return spans, file_exporter.JsonLinesMetricExporter(spans.path), spans.path
+    limits = FileLimits.build()  # a bad ASSISTANT_TELEMETRY_FILE_* value fails here, before any wrapping
+    spans = file_exporter.JsonLinesSpanExporter(file_path, limits)
+    return spans, file_exporter.JsonLinesMetricExporter(spans.path, limits), spans.path
 
 
 def _console(**_: Any) -> tuple[SpanExporter, MetricExporter, None]:
@@ -272,15 +379,48 @@ def _azure_monitor(
         raise ValueError(
             "exporter='azure-monitor' needs connection_string= or APPLICATIONINSIGHTS_CONNECTION_STRING"
         )
-    key = ("azure-monitor", connection_string)
-    if key not in _installed:
-        resource = Resource.create({"service.name": service_name} if service_name else {})
-        configure_azure_monitor(connection_string=connection_string, resource=resource, **(extra or {}))
-        _installed[key] = Instrumentation(
-            "azure-monitor", trace.get_tracer_provider(), metrics.get_meter_provider()
-        )
-    return _installed[key]
+    resource = Resource.create({"service.name": service_name} if service_name else {})
+    configure_azure_monitor(connection_string=connection_string, resource=resource, **(extra or {}))
+    built = Instrumentation(
+        "azure-monitor",
+        trace.get_tracer_provider(),
+        metrics.get_meter_provider(),
+        logger_provider=_logger_provider(),
+    )
+    _distro["azure-monitor"] = built
+    return built
 
+
+def _azure_exporters(
+    connection_string: str | None = None, azure_monitor_options: Mapping[str, Any] | None = None, **_: Any
+) -> tuple[SpanExporter, MetricExporter, None]:
+    """Azure Monitor's exporters for a pipeline that is already there (the distro cannot run twice).
+
+    Of ``azure_monitor_options`` only what the exporters take applies (the provider's sampler,
+    resource and live metrics belong to whoever built the pipeline).
+    """
+    try:
+        from azure.monitor.opentelemetry.exporter import AzureMonitorMetricExporter, AzureMonitorTraceExporter
+    except ImportError as error:
+        raise MissingExtraError(
+            "exporter='azure-monitor' needs azure-monitor-opentelemetry: "
+            f"pip install 'assistant-telemetry[azure]' ({error})"
+        ) from error
+    connection_string = connection_string or os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    if not connection_string:
+        raise ValueError(
+            "exporter='azure-monitor' needs connection_string= or APPLICATIONINSIGHTS_CONNECTION_STRING"
+        )
+    given = dict(azure_monitor_options or {})
+    options = {k: given[k] for k in _AZURE_EXPORTER_OPTIONS if k in given}
+    return (
+        AzureMonitorTraceExporter(connection_string=connection_string, **options),
+        AzureMonitorMetricExporter(connection_string=connection_string, **options),
+        None,
+    )
+
+
+_AZURE_EXPORTER_OPTIONS = ("credential", "disable_offline_storage", "storage_directory")
 
 _EXPORTER_FACTORIES: dict[str, Callable[..., tuple[SpanExporter, MetricExporter, str | None]]] = {
     "file": _file,

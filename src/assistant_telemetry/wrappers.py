@@ -7,6 +7,9 @@ The application's result and exceptions never change because of us.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 
@@ -22,15 +25,64 @@ from .streams import adopt, adopt_body
 
 Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 
+# --- warnings keep the app's frame ---------------------------------------------------------------
+# A method marked ``@deprecated`` (typing_extensions / warnings) warns with a stacklevel that names
+# its caller: wrapped, that is our wrapper, so the warning would point here and Python's default
+# filters (which show DeprecationWarning only for __main__) would hide it. For such a method the
+# wrapper warns itself, naming the first frame outside this package and wrapt, and calls the
+# undecorated function. Thread-safe (catch_warnings is not) and one dict lookup for other methods.
+_SKIPPED = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.abspath(wrapt.__file__)))
+_DEPRECATED: dict[Any, tuple[str, type[Warning], int, Callable[..., Any]] | None] = {}
+
+
+def _deprecation(function: Any) -> tuple[str, type[Warning], int, Callable[..., Any]] | None:
+    """(message, category, stacklevel, undecorated function) of a ``@deprecated`` wrapper, else None."""
+    try:
+        return _DEPRECATED[function]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable
+        return None
+    found = None
+    original = getattr(function, "__wrapped__", None)
+    code, closure = getattr(function, "__code__", None), getattr(function, "__closure__", None)
+    if original is not None and code is not None and closure and hasattr(function, "__deprecated__"):
+        try:
+            cells = dict(zip(code.co_freevars, (cell.cell_contents for cell in closure), strict=False))
+        except ValueError:  # an empty cell
+            cells = {}
+        category, message, level = cells.get("category"), cells.get("msg"), cells.get("stacklevel")
+        if isinstance(category, type) and issubclass(category, Warning) and isinstance(message, str):
+            found = (message, category, level if isinstance(level, int) else 1, original)
+    if len(_DEPRECATED) > 4096:
+        _DEPRECATED.clear()
+    _DEPRECATED[function] = found
+    return found
+
+
+def _target(wrapped: Any) -> Any:
+    """What to call for ``wrapped``: itself, or (deprecated) its undecorated function once we warned."""
+    found = _deprecation(getattr(wrapped, "__func__", wrapped))
+    if found is None:
+        return wrapped
+    message, category, level, original = found
+    frame, depth = sys._getframe(1), 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_SKIPPED):
+        frame, depth = frame.f_back, depth + 1
+    warnings.warn(message, category, stacklevel=depth + level - 1)
+    owner = getattr(wrapped, "__self__", None)
+    return original if owner is None else original.__get__(owner, type(owner))
+
 
 def sync_wrapper(spec: Operation) -> Wrapper:
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        target = _target(wrapped)
         call = start(spec, instance, args, kwargs)
         if call is None:
-            return wrapped(*args, **kwargs)
-        wrapped = beneath(wrapped, instance)  # ours is the span: another GenAI wrapper below steps aside
+            return target(*args, **kwargs)
+        target = beneath(target, instance)  # ours is the span: another GenAI wrapper below steps aside
         try:
-            result = wrapped(*args, **kwargs)
+            result = target(*args, **kwargs)
         except BaseException as error:
             fail(call, error)
             raise
@@ -54,10 +106,15 @@ async def _awaited(call: Active | None, make: Callable[[], Awaitable[Any]]) -> A
 
 
 def async_wrapper(spec: Operation) -> Wrapper:
-    async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def awaited(target: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         call = start(spec, instance, args, kwargs)
-        target = wrapped if call is None else beneath(wrapped, instance)  # as in sync_wrapper
+        if call is not None:
+            target = beneath(target, instance)  # as in sync_wrapper
         return await _awaited(call, lambda: target(*args, **kwargs))
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # A plain function returning the coroutine: a deprecation warns at the call, as unwrapped.
+        return awaited(_target(wrapped), instance, args, kwargs)
 
     return wrapper
 
@@ -86,7 +143,7 @@ class _PaginatorProxy(wrapt.ObjectProxy):
 
 def paginator_wrapper(spec: Operation) -> Wrapper:
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        paginator = wrapped(*args, **kwargs)
+        paginator = _target(wrapped)(*args, **kwargs)
         if runtime.ACTIVE is None:
             return paginator
         return _PaginatorProxy(paginator, spec, instance, args, kwargs)
@@ -98,7 +155,7 @@ def stream_manager_wrapper(spec: Operation, proxy: Callable[..., Any]) -> Wrappe
     """A stream helper returns a manager and makes no request yet: the proxy's enter does."""
 
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        manager = wrapped(*args, **kwargs)
+        manager = _target(wrapped)(*args, **kwargs)
         if runtime.ACTIVE is None:
             return manager
         return proxy(manager, (spec, instance, args, kwargs))

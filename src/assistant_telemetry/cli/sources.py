@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import IO, Any, Protocol
 
 from .. import semconv as sc
-from ..file_exporter import default_path
+from ..file_exporter import default_path, rotated_set
 from .spans import Event, Span, span_from_record
 
 MB = 1 << 20
@@ -88,15 +88,17 @@ class FileSource:
         self.label = ", ".join(self.paths)
 
     def files(self) -> list[str]:
+        """Every file to read; a file comes with its rotated set (``path.2``, ``path.1``, oldest first)."""
         found: list[str] = []
         for path in self.paths:
             if os.path.isdir(path):
-                names = sorted(os.listdir(path))
+                names = sorted(os.listdir(path), key=_rotation_order)
                 found += [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
-            elif os.path.exists(path):
-                found.append(path)
-            else:
+                continue
+            rotated = rotated_set(path)
+            if not rotated:
                 raise FileNotFoundError(f"no such file or folder: {path}")
+            found += [f for f in rotated if f not in found]
         return found
 
     def scan(self, needles: Collection[str] | None = None) -> Iterator[Span]:
@@ -123,6 +125,15 @@ class FileSource:
                     yield span_from_record(record)
                 elif "resourceSpans" in record:
                     yield from otlp_spans(record)
+
+
+_ROTATED = re.compile(r"(.*)\.(\d+)")
+
+
+def _rotation_order(name: str) -> tuple[str, int]:
+    """Name order, except that a rotated set reads oldest first: ``x.2``, ``x.1``, ``x``."""
+    match = _ROTATED.fullmatch(name)
+    return (match.group(1), -int(match.group(2))) if match else (name, 0)
 
 
 # ------------------------------------------------------------------------ OTLP JSON

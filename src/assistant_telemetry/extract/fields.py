@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from datetime import datetime
 from typing import Any
 
+from ..semconv import SERVICE_VALUE_CAP
+
 Attributes = MutableMapping[str, Any]
 
 _SENTINELS = frozenset({"NotGiven", "Omit", "_Omit", "_NotGiven"})
@@ -87,8 +89,15 @@ _CLASS_ATTRIBUTES: dict[tuple[type, str], bool] = {}  # (class, name) -> a prope
 
 
 def _plain(value: str) -> str:
-    """A str-valued enum (azure's ``RunStatus.COMPLETED``) as the string it holds: str() would not."""
-    return value if type(value) is str else str.__str__(value)
+    """A str-valued enum (azure's ``RunStatus.COMPLETED``) as the string it holds: str() would not;
+    at most SERVICE_VALUE_CAP characters (a 10 KB "id" is cut, in spans and in remembered state)."""
+    value = value if type(value) is str else str.__str__(value)
+    return value if len(value) <= SERVICE_VALUE_CAP else value[:SERVICE_VALUE_CAP]
+
+
+def capped(value: str) -> str:
+    """A string from the service (e.g. a header value), cut to SERVICE_VALUE_CAP characters."""
+    return value if len(value) <= SERVICE_VALUE_CAP else value[:SERVICE_VALUE_CAP]
 
 
 def text(value: Any) -> str | None:

@@ -13,18 +13,22 @@ from urllib.parse import parse_qs, urlsplit
 from .. import semconv as sc
 from ..config import Settings
 from .azure_ai_projects import project_attributes
-from .fields import Attributes, text
+from .fields import Attributes, capped, text
 
 
 def _number(value: str) -> float | int | None:
+    if len(value) > 32:  # no real count or duration is this long: not parsed, not recorded
+        return None
     try:
         number = float(value)
     except ValueError:
         return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
     return int(number) if number.is_integer() else number
 
 
-def _header(key: str, convert: Callable[[str], Any] = str) -> Callable[[str, Attributes], None]:
+def _header(key: str, convert: Callable[[str], Any] = capped) -> Callable[[str, Attributes], None]:
     def record(value: str, attrs: Attributes) -> None:
         converted = convert(value)
         if converted is not None and converted != "":
@@ -106,7 +110,7 @@ def request_attributes(request: Any, attrs: Attributes) -> None:
         if count:
             attrs[sc.RETRIES] = count
     if client_request_id and sc.CLIENT_REQUEST_ID not in attrs:
-        attrs[sc.CLIENT_REQUEST_ID] = client_request_id
+        attrs[sc.CLIENT_REQUEST_ID] = capped(client_request_id)
     url_attributes(getattr(request, "url", None), attrs)
 
 
@@ -118,14 +122,14 @@ def url_attributes(url: Any, attrs: Attributes) -> None:
     if isinstance(path, str) and "/deployments/" in path:
         deployment = path.split("/deployments/", 1)[1].split("/", 1)[0]
         if deployment and sc.AZURE_DEPLOYMENT not in attrs:
-            attrs[sc.AZURE_DEPLOYMENT] = deployment
+            attrs[sc.AZURE_DEPLOYMENT] = capped(deployment)
     if getattr(url, "query", True) == b"":  # no query string: skip parsing one into params
         return
     params = getattr(url, "params", None)
     if params is not None:
         version = params.get("api-version")
         if version:
-            attrs[sc.AZURE_API_VERSION] = version
+            attrs[sc.AZURE_API_VERSION] = capped(str(version))
 
 
 # Client attributes by base URL object: a client's settings rarely change, its calls are many.

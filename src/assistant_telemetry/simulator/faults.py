@@ -10,9 +10,15 @@ from typing import Any
 
 from .errors import ApiError, Json
 
-KINDS = ("status", "content_filter", "echo_error", "drop_stream")
+KINDS = ("status", "content_filter", "echo_error", "drop_stream", "oversize", "oversize_headers")
+# A misbehaving service or proxy: the answer succeeds, but every id in its body is padded to
+# OVERSIZE_ID_CHARS and x-request-id is long. "oversize": 12 KB, what an httpx client still takes
+# (h11 refuses a header block over 16 KB); "oversize_headers": 60 KB values in x-request-id and
+# apim-request-id, for http.client-based clients (azure-core's requests transport allows 64 KB a line).
+OVERSIZE_ID_CHARS = 10 * 1024
+OVERSIZE_HEADER_CHARS = {"oversize": 12 * 1024, "oversize_headers": 60 * 1024}
+OVERSIZE_HEADERS = {"oversize": ("x-request-id",), "oversize_headers": ("x-request-id", "apim-request-id")}
 
-# (type, code, message) per status, as the real service words them.
 STATUS_ERRORS: dict[int, tuple[str, str | None, str]] = {
     400: ("invalid_request_error", None, "Invalid request."),
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
@@ -90,6 +96,27 @@ class Fault:
         # The SDK ignores a non-positive delay and falls back to 0.5-8 s of backoff, so 0 is sent as 1 ms.
         millis = max(1, round(self.retry_after * 1000))
         return {"retry-after": str(math.ceil(self.retry_after)), "retry-after-ms": str(millis)}
+
+
+def oversized(value: Any) -> Any:
+    """A JSON body with every id (``id``, ``*_id``) padded to OVERSIZE_ID_CHARS, kept unique."""
+    if isinstance(value, list):
+        return [oversized(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: (
+            item.ljust(OVERSIZE_ID_CHARS, "x")
+            if isinstance(item, str) and (key == "id" or key.endswith("_id"))
+            else oversized(item)
+        )
+        for key, item in value.items()
+    }
+
+
+def oversized_headers(kind: str, served: int) -> dict[str, str]:
+    """The long header values of an oversize fault (unique per request)."""
+    return {name: f"{served}-".ljust(OVERSIZE_HEADER_CHARS[kind], "h") for name in OVERSIZE_HEADERS[kind]}
 
 
 def _strings(value: Any) -> list[str]:
