@@ -9,6 +9,7 @@ double every token sum. Never raises; our failures go to the guard.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,17 @@ from . import runtime
 from . import semconv as sc
 from .extract.errors import error_attributes
 from .guard import internal_error
+
+# Set while a framework's agent run is current: it runs the app's tools (and handoffs) and says so
+# itself (execute_tool spans of its tool wrapper), so a response's function_call items make none.
+_FRAMEWORK_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "assistant_telemetry_agent_run", default=False
+)
+
+
+def framework_runs_tools() -> bool:
+    """Whether an agent framework's run is current (tools.py then leaves client tool calls to it)."""
+    return _FRAMEWORK_RUN.get()
 
 
 class AgentSpan:
@@ -37,9 +49,14 @@ class AgentSpan:
     def current(self) -> Iterator[None]:
         """The span as the current one for the block (attach and detach in the same context)."""
         token = context.attach(trace.set_span_in_context(self.span))
+        running = (
+            _FRAMEWORK_RUN.set(True) if self.attrs.get(sc.OPERATION_NAME) == sc.OP_INVOKE_AGENT else None
+        )
         try:
             yield
         finally:
+            if running is not None:
+                _FRAMEWORK_RUN.reset(running)
             context.detach(token)
 
     def event(self, name: str, attrs: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime
 from . import semconv as sc
+from .agent_spans import framework_runs_tools
 from .coexistence import their_span
 from .extract.assistants import message_attributes, run_step_attributes
 from .extract.content_filter import guardrail_events
@@ -230,7 +231,7 @@ class Call:
         shared = self.tool_attributes()
         if execution_id is not None:
             shared[sc.RESPONSE_ID] = execution_id
-        for call in client:
+        for call in () if framework_runs_tools() else client:
             tools.waiting(call.call_id, [call], parent, shared)
         if service:
             now = time.time_ns()
