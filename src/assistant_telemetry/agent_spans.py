@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from opentelemetry import context, trace
@@ -103,3 +103,17 @@ def open_span(operation: str, name: str | None, attrs: dict[str, Any]) -> AgentS
     except Exception as error:
         internal_error(error, "start")
         return None
+
+
+async def awaited_in(span: AgentSpan | None, make: Callable[[], Awaitable[Any]]) -> Any:
+    """Await ``make()`` with ``span`` current and end the span with the outcome (no span: just await)."""
+    if span is None:
+        return await make()
+    with span.current():
+        try:
+            result = await make()
+        except BaseException as error:
+            span.end(error=error)
+            raise
+    span.end()
+    return result

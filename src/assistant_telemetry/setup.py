@@ -364,21 +364,30 @@ def _otlp(
     )
 
 
+def _azure_connection_string(given: str | None) -> str:
+    connection_string = given or os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
+    if not connection_string:
+        raise ValueError(
+            "exporter='azure-monitor' needs connection_string= or APPLICATIONINSIGHTS_CONNECTION_STRING"
+        )
+    return connection_string
+
+
+def _missing_azure(error: ImportError) -> MissingExtraError:
+    return MissingExtraError(
+        "exporter='azure-monitor' needs azure-monitor-opentelemetry: "
+        f"pip install 'assistant-telemetry[azure]' ({error})"
+    )
+
+
 def _azure_monitor(
     connection_string: str | None, service_name: str | None, extra: Mapping[str, Any] | None
 ) -> Instrumentation:
     try:
         from azure.monitor.opentelemetry import configure_azure_monitor
     except ImportError as error:
-        raise MissingExtraError(
-            "exporter='azure-monitor' needs azure-monitor-opentelemetry: "
-            f"pip install 'assistant-telemetry[azure]' ({error})"
-        ) from error
-    connection_string = connection_string or os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
-    if not connection_string:
-        raise ValueError(
-            "exporter='azure-monitor' needs connection_string= or APPLICATIONINSIGHTS_CONNECTION_STRING"
-        )
+        raise _missing_azure(error) from error
+    connection_string = _azure_connection_string(connection_string)
     resource = Resource.create({"service.name": service_name} if service_name else {})
     configure_azure_monitor(connection_string=connection_string, resource=resource, **(extra or {}))
     built = Instrumentation(
@@ -402,15 +411,8 @@ def _azure_exporters(
     try:
         from azure.monitor.opentelemetry.exporter import AzureMonitorMetricExporter, AzureMonitorTraceExporter
     except ImportError as error:
-        raise MissingExtraError(
-            "exporter='azure-monitor' needs azure-monitor-opentelemetry: "
-            f"pip install 'assistant-telemetry[azure]' ({error})"
-        ) from error
-    connection_string = connection_string or os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING")
-    if not connection_string:
-        raise ValueError(
-            "exporter='azure-monitor' needs connection_string= or APPLICATIONINSIGHTS_CONNECTION_STRING"
-        )
+        raise _missing_azure(error) from error
+    connection_string = _azure_connection_string(connection_string)
     given = dict(azure_monitor_options or {})
     options = {k: given[k] for k in _AZURE_EXPORTER_OPTIONS if k in given}
     return (

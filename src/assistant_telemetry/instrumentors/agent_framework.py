@@ -25,7 +25,7 @@ from typing import Any
 from opentelemetry import trace
 
 from .. import semconv as sc
-from ..agent_spans import AgentSpan, open_span, ran_in_app
+from ..agent_spans import AgentSpan, awaited_in, open_span, ran_in_app
 from ..extract.agent_framework import agent_attributes, tool_attributes
 from ..guard import internal_error
 from ..patching import Patcher, Target
@@ -101,16 +101,7 @@ async def tool_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwarg
     except Exception as error:
         internal_error(error, "request")
         tool_span = None
-    if tool_span is None:
-        return await wrapped(*args, **kwargs)
-    with tool_span.current():
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as error:
-            tool_span.end(error=error)
-            raise
-    tool_span.end()
-    return result
+    return await awaited_in(tool_span, lambda: wrapped(*args, **kwargs))
 
 
 def targets() -> Iterator[Target]:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import semconv as sc
-from ..agent_spans import AgentSpan, open_span, ran_in_app
+from ..agent_spans import AgentSpan, awaited_in, open_span, ran_in_app
 from ..extract.openai_agents import (
     final_agent,
     guardrails,
@@ -136,16 +136,7 @@ async def tool_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwarg
         return await wrapped(*args, **kwargs)
     ran_in_app(attrs.get(sc.TOOL_CALL_ID))
     tool_span = open_span(sc.OP_EXECUTE_TOOL, attrs.get(sc.TOOL_NAME), attrs)
-    if tool_span is None:
-        return await wrapped(*args, **kwargs)
-    with tool_span.current():
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as error:
-            tool_span.end(error=error)
-            raise
-    tool_span.end()
-    return result
+    return await awaited_in(tool_span, lambda: wrapped(*args, **kwargs))
 
 
 def targets() -> Iterator[Target]:
