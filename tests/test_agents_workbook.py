@@ -30,6 +30,8 @@ from typing import Any
 import duckdb_kql
 import openai
 import pytest
+from azure.ai.projects import AIProjectClient
+from azure.ai.projects.models import PromptAgentDefinition
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
@@ -41,11 +43,6 @@ from assistant_telemetry.simulator import Simulator
 
 from azure_clients import AllowHttpBearer, StaticToken
 from receivers import AZURE_TEST_ENV, AzureIngestionReceiver, azure_trace_exporter
-
-pytest.importorskip("azure.ai.projects")
-
-from azure.ai.projects import AIProjectClient
-from azure.ai.projects.models import PromptAgentDefinition
 
 QUERIES = Path(__file__).parent / "data" / "agents_workbook"
 PRELUDES = {"agent_costs": ("cost_overview", "cost_by_model", "cost_per_trace")}

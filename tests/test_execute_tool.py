@@ -227,7 +227,6 @@ def test_azure_ai_agents_auto_function_calls(latest: Telemetry, sim: Simulator) 
 
 @pytest.mark.timeout(120)
 def test_foundry_agent_response_is_invoke_agent(latest: Telemetry, sim: Simulator) -> None:
-    pytest.importorskip("azure.ai.projects")
     from azure.ai.projects import AIProjectClient
     from azure.ai.projects.models import PromptAgentDefinition
 

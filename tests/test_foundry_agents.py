@@ -13,17 +13,14 @@ import json
 from typing import Any
 
 import pytest
+from azure.ai.projects import AIProjectClient
+from azure.ai.projects.aio import AIProjectClient as AsyncAIProjectClient
+from azure.ai.projects.models import FunctionTool, PromptAgentDefinition
 
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.simulator import Simulator
 
 from azure_clients import AllowHttpBearer, AsyncStaticToken, StaticToken
-
-pytest.importorskip("azure.ai.projects")
-
-from azure.ai.projects import AIProjectClient
-from azure.ai.projects.aio import AIProjectClient as AsyncAIProjectClient
-from azure.ai.projects.models import FunctionTool, PromptAgentDefinition
 
 PROJECT = "demo-project"
 ARM_ID = f"/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.CognitiveServices/accounts/res-1/projects/{PROJECT}"

@@ -14,12 +14,6 @@ import json
 from typing import Any
 
 import pytest
-
-from assistant_telemetry import semconv as sc
-from assistant_telemetry.simulator import Simulator
-
-pytest.importorskip("agents")
-
 from agents import (
     Agent,
     GuardrailFunctionOutput,
@@ -33,6 +27,9 @@ from agents import (
 )
 from agents.tracing import TracingProcessor, get_trace_provider, set_trace_processors
 from opentelemetry.trace import SpanKind
+
+from assistant_telemetry import semconv as sc
+from assistant_telemetry.simulator import Simulator
 
 CANARY = "CANARY-a9e1"
 TIMEOUT_S = 60
