@@ -143,9 +143,17 @@ async def async_outcome(call: Callable[[], Awaitable[Any]]) -> Outcome:
 USER = [{"role": "user", "content": "Hello?"}]
 
 
+def _output_filtered(kind: str, body: Any) -> Any:
+    """Azure cut the completion short with no category flagged: the block is named by its field."""
+    if kind == "chat.completion":
+        body["choices"][0]["finish_reason"] = "content_filter"
+    return body
+
+
 def sync_calls(api: MockApi) -> list[Callable[[], Any]]:
     c = api.client(max_retries=0)
     az = api.azure_client(max_retries=0)
+    filtered = MockApi(rewrite=_output_filtered).azure_client(max_retries=0)
     beta = c.beta
     tool = [{"type": "function", "function": {"name": "lookup"}}]
 
@@ -242,6 +250,7 @@ def sync_calls(api: MockApi) -> list[Callable[[], Any]]:
             )
         ),
         lambda: az.beta.threads.runs.create_and_poll(thread_id="thread_1", assistant_id="asst_1"),
+        lambda: filtered.chat.completions.create(model="deployment-1", messages=USER),
         fail_then(404, None, "/threads/thread_gone$", lambda: beta.threads.retrieve("thread_gone")),
         fail_then(429, None, "/runs$", lambda: beta.threads.runs.create(thread_id="t", assistant_id="a")),
         fail_then(500, None, "/messages$", lambda: beta.threads.messages.list("thread_1")),
@@ -372,3 +381,141 @@ def run_scenario(api: MockApi | None = None) -> list[Outcome]:
         return [await async_outcome(call) for call in async_calls(api)]
 
     return seen + asyncio.run(run_async())
+
+
+def _agents_run(result: Any) -> Any:
+    """An Agents SDK run as the app reads it: the answer, who gave it, what happened on the way."""
+    return (
+        result.final_output,
+        result.last_agent.name,
+        [type(item).__name__ for item in result.new_items],
+        [g.output.tripwire_triggered for g in result.input_guardrail_results],
+    )
+
+
+def openai_agents_calls(sim: Any) -> list[Callable[[], Any]]:
+    """openai-agents' Runner against the simulator: a function tool, a handoff, guardrails that pass
+    and trip, a streamed run."""
+    import openai
+    from agents import (
+        Agent,
+        GuardrailFunctionOutput,
+        OpenAIResponsesModel,
+        RunConfig,
+        Runner,
+        ToolGuardrailFunctionOutput,
+        function_tool,
+        input_guardrail,
+        output_guardrail,
+        tool_input_guardrail,
+    )
+
+    config = RunConfig(tracing_disabled=True)
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Tell the weather of a city."""
+        return f"sunny in {city}"
+
+    @tool_input_guardrail
+    def halt(data: Any) -> ToolGuardrailFunctionOutput:
+        return ToolGuardrailFunctionOutput.raise_exception(output_info="halted")
+
+    @function_tool(tool_input_guardrails=[halt])
+    def get_secret(city: str) -> str:
+        """Tell a secret about a city."""
+        return f"no secret in {city}"
+
+    @input_guardrail
+    def no_secrets(context: Any, agent: Any, input: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info="checked", tripwire_triggered="secret" in str(input))
+
+    @output_guardrail
+    def polite(context: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info="checked", tripwire_triggered=False)
+
+    def agents() -> dict[str, Any]:
+        """Fresh per call: an async client stays bound to the event loop of its first request."""
+        client = openai.AsyncOpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+        model = OpenAIResponsesModel(model="gpt-4o", openai_client=client)
+        specialist = Agent(name="specialist", instructions="Be exact.", model=model)
+        return {
+            "helper": Agent(name="helper", instructions="Be brief.", model=model, tools=[get_weather]),
+            "halted": Agent(name="halted", instructions="Be brief.", model=model, tools=[get_secret]),
+            "triage": Agent(name="triage", instructions="Route.", model=model, handoffs=[specialist]),
+            "guarded": Agent(
+                name="guarded",
+                instructions="Be kind.",
+                model=model,
+                input_guardrails=[no_secrets],
+                output_guardrails=[polite],
+            ),
+        }
+
+    def run(agent: str, text: str, outcome: str | None = None) -> Callable[[], Any]:
+        def call() -> Any:
+            if outcome:
+                sim.next_run_outcome(outcome)
+            return _agents_run(Runner.run_sync(agents()[agent], text, run_config=config))
+
+        return call
+
+    def streamed() -> Any:
+        async def consume() -> Any:
+            result = Runner.run_streamed(agents()["helper"], "Weather?", run_config=config)
+            events = [type(event).__name__ async for event in result.stream_events()]
+            await asyncio.sleep(0)  # the loop task's done callbacks run on the next turn
+            return [events, _agents_run(result)]
+
+        sim.next_run_outcome("requires_action")
+        return asyncio.run(consume())
+
+    return [
+        run("helper", "Weather in Paris?", "requires_action"),  # the model calls get_weather, then answers
+        run("triage", "Route me.", "requires_action"),  # the only tool is the handoff
+        run("halted", "A secret?", "requires_action"),  # ToolInputGuardrailTripwireTriggered, in the tool
+        run("guarded", "Hello?"),
+        run("guarded", "a secret"),  # InputGuardrailTripwireTriggered
+        streamed,
+    ]
+
+
+def run_openai_agents_scenario(sim: Any) -> list[Outcome]:
+    return [masked(outcome(call)) for call in openai_agents_calls(sim)]
+
+
+def agent_framework_calls(sim: Any) -> list[Callable[[], Any]]:
+    """Agent Framework's Agent over OpenAIChatClient against the simulator: a run calling a function
+    tool, the same streamed."""
+    from agent_framework import Agent, tool
+    from agent_framework.openai import OpenAIChatClient
+    from openai import AsyncOpenAI
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Tell the weather of a city."""
+        return f"sunny in {city}"
+
+    def agent() -> Any:
+        """Fresh per call: an async client stays bound to the event loop of its first request."""
+        client = AsyncOpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+        return Agent(
+            OpenAIChatClient(async_client=client, model="gpt-4o"), name="helper", tools=[get_weather]
+        )
+
+    def ran() -> Any:
+        sim.next_run_outcome("requires_action")  # the model calls get_weather, then answers
+        return asyncio.run(agent().run("Weather in Paris?")).text
+
+    def streamed() -> Any:
+        async def consume() -> Any:
+            return "".join([update.text async for update in agent().run("Weather?", stream=True)])
+
+        sim.next_run_outcome("requires_action")
+        return asyncio.run(consume())
+
+    return [ran, streamed]
+
+
+def run_agent_framework_scenario(sim: Any) -> list[Outcome]:
+    return [masked(outcome(call)) for call in agent_framework_calls(sim)]

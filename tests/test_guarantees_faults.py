@@ -36,7 +36,14 @@ import assistant_telemetry.instrumentors
 from assistant_telemetry import guard
 from assistant_telemetry.simulator import Simulator
 
-from guarantees import Pipeline, run_agents_scenario, run_projects_scenario, run_scenario
+from guarantees import (
+    Pipeline,
+    run_agent_framework_scenario,
+    run_agents_scenario,
+    run_openai_agents_scenario,
+    run_projects_scenario,
+    run_scenario,
+)
 
 
 class InjectedFault(RuntimeError):
@@ -161,12 +168,15 @@ FINGERPRINTS = "ASSISTANT_TELEMETRY_FINGERPRINT_KEY"
 
 @pytest.fixture(scope="module")
 def scenarios() -> Iterator[dict[str, Scenario]]:
-    """The openai scenario (mock API), the azure-ai-agents and azure-ai-projects ones (simulator, ids masked)."""
+    """The openai scenario (mock API); the azure-ai-agents, azure-ai-projects, openai-agents and
+    agent-framework ones (simulator, ids masked)."""
     with Simulator() as sim:
         yield {
             "openai": run_scenario,
             "azure-ai-agents": lambda: run_agents_scenario(sim),
             "azure-ai-projects": lambda: run_projects_scenario(sim),
+            "openai-agents": lambda: run_openai_agents_scenario(sim),
+            "agent-framework": lambda: run_agent_framework_scenario(sim),
         }
 
 
@@ -240,7 +250,9 @@ def test_injection_reaches_every_reference() -> None:
     assert fields.field({"id": "x"}, "id") == "x"  # restored
 
 
-@pytest.mark.parametrize("scenario", ["openai", "azure-ai-agents", "azure-ai-projects"])
+@pytest.mark.parametrize(
+    "scenario", ["openai", "azure-ai-agents", "azure-ai-projects", "openai-agents", "agent-framework"]
+)
 def test_clean_run_matches_uninstrumented(
     scenario: str, scenarios: dict[str, Scenario], uninstrumented: dict[str, list[Any]]
 ) -> None:

@@ -305,13 +305,19 @@ class Call:
         if self.pending:
             self.span.set_attributes(self.runtime.names.attributes(self.pending))
             self.pending = {}
+        try:  # the span ends whatever its events do
+            self._guardrail_events()
+        except Exception as error:
+            internal_error(error, "end")
+        self.span.end()
+        self._record_metrics()
+
+    def _guardrail_events(self) -> None:
         if self.recording and (
             sc.CONTENT_FILTER_OUTCOME in self.attrs or sc.CONTENT_FILTER_ERROR in self.attrs
         ):
             for event in guardrail_events(self.attrs, self.run_claimed):
                 self.span.add_event(sc.EVENT_GUARDRAIL_RESULT, event)
-        self.span.end()
-        self._record_metrics()
 
     def _put(self, key: str, value: Any) -> None:
         self.attrs[key] = value
@@ -410,8 +416,11 @@ class Call:
                     active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
         if active.inference_tokens and self.counts_time:
             self._record_inference_tokens(labels, ctx)
-        for point in content_filter_points(attrs, self.run_claimed):
-            active.content_filter.add(1, point, ctx)
+        try:  # the execution's metrics below still count
+            for point in content_filter_points(attrs, self.run_claimed):
+                active.content_filter.add(1, point, ctx)
+        except Exception as error:
+            internal_error(error, "metrics")
         if self.run_claimed:
             self._record_execution(ctx)
 
@@ -594,7 +603,12 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         if not lifecycle.recording:
             return None
         if "tool_outputs" in kwargs:  # a helper submitting its tools' outputs (create_and_process)
-            _outputs_sent(active, request_attributes(spec.positional, args, kwargs, active.settings), kwargs)
+            try:
+                _outputs_sent(
+                    active, request_attributes(spec.positional, args, kwargs, active.settings), kwargs
+                )
+            except Exception as error:  # the folded call still runs, and counts
+                internal_error(error, "request")
         return InnerCall(lifecycle, spec)
     try:
         attrs = spec.client(getattr(instance, "_client", None), active.settings)

@@ -96,6 +96,7 @@ def tripwire(error: BaseException) -> dict[str, Any] | None:
 
 def final_agent(run: Any) -> str | None:
     try:
-        return _name(field(run, "last_agent"))
-    except Exception:  # a released weak reference: the SDK may raise instead of returning None
+        agent = getattr(run, "last_agent", None)
+    except Exception:  # a released weak reference: the SDK raises instead of returning None
         return None
+    return _name(agent)  # outside the try: our own failures reach the guard
