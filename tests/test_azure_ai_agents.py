@@ -315,36 +315,50 @@ def coexistence(order: str, tmp_path: Path) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_coexistence_with_azure_ai_agents_instrumentor(tmp_path: Path) -> None:
-    """Both on, in either order: nothing breaks, and nothing of ours is counted twice.
+    """Both on, in either order: nothing breaks, the outermost instrumentation of a call owns its
+    span (docs/attributes.md, "Other GenAI instrumentations of a model call"), and the metrics are
+    those of ours alone (AIAgentsInstrumentor records none, so a guest of its spans records ours).
 
-    "Nothing breaks": the app's calls return the same objects (the same conversation runs
-    to the same end) as with ours alone. "Not counted twice": our spans are exactly those we
-    make alone (one per SDK call, helpers' inner calls folded, none nested in another of
-    ours), our metrics have exactly the same counts and token sums, and the two sets of
-    spans stay apart: Azure's carry no gen_ai.provider.name and no assistant_telemetry.*
-    attribute, ours always carry gen_ai.provider.name (the filter a dashboard uses when both
-    emit ``GenAI | az.ai.agents`` dependencies with the same names).
+    "Nothing breaks": the app's calls return the same objects (the same conversation runs to the
+    same end) as with ours alone.
     """
     alone = coexistence("ours", tmp_path)
     # 78 SDK calls and 12 execute_tool spans (the functions auto-called in the app's tool runs).
     assert alone["theirs"] == {} and sum(alone["ours"].values()) == 90
     assert alone["ours"][sc.OP_EXECUTE_TOOL] == 12
-    for order in ("ours-first", "theirs-first"):
-        both = coexistence(order, tmp_path)
-        assert both["ours"] == alone["ours"], order
-        assert both["metrics"] == alone["metrics"], order
-        assert both["ours_nested_in_ours"] == 0 and both["ours_without_provider"] == 0
-        assert both["theirs"]["process_thread_run"] >= 2 and both["theirs"]["create_message"] == 2
-        assert both["theirs_with_provider"] == 0 and both["theirs_with_ours"] == 0
+    duration = f"assistant_telemetry:{sc.METRIC_OPERATION_DURATION}"
+    assert alone["metrics"][duration] == sum(alone["ours"].values()) - 12  # one point per SDK call
+
+    # Theirs first, ours outer: theirs is stepped over on every method, listings included.
+    outer = coexistence("theirs-first", tmp_path)
+    assert outer["ours"] == alone["ours"] and outer["theirs"] == {}
+    # Ours first, theirs outer: the calls it wraps are its spans, with our attributes on them.
+    inner = coexistence("ours-first", tmp_path)
+    owned = {"create_message", "create_thread", "start_thread_run", "get_thread_run", "submit_tool_outputs"}
+    assert not owned & set(inner["ours"]) and "create_agent" not in inner["ours"]
+    for operation in owned:
+        assert inner["theirs"][operation] > inner["theirs_without_ours"].get(operation, 0), operation
+    assert inner["theirs_with_ours"] > 0 and inner["theirs_with_provider"] == inner["theirs_with_ours"]
+    assert inner["ours"]["get_thread"] == 2 and inner["ours"][sc.OP_EXECUTE_TOOL] == 12
+    # Known gaps (documented), asserted exactly so a fix shows: Azure names create_and_process
+    # start_thread_run and create_thread_and_run process_thread_run, so our helper span sits
+    # beneath theirs; its listings make one span per item read, after our listing's request.
+    assert inner["ours_under_theirs"] == {
+        "process_thread_run < start_thread_run": 2,
+        "create_thread_and_run < process_thread_run": 2,
+    }
+    assert inner["theirs"]["list_messages"] == 4 and inner["theirs"]["list_run_steps"] == 2
+    for both in (outer, inner):
+        assert both["metrics"] == alone["metrics"]  # one duration and token record per call
+        assert both["ours_without_provider"] == 0
         for flavour in ("sync", "async"):
             assert both["ids"][flavour]["stream_events"] == alone["ids"][flavour]["stream_events"]
             assert set(both["ids"][flavour]) == set(alone["ids"][flavour])
-    duration = f"assistant_telemetry:{sc.METRIC_OPERATION_DURATION}"
-    assert alone["metrics"][duration] == sum(alone["ours"].values())  # one measurement per span
 
     # Uninstrumenting either one leaves the other working.
     theirs_only = coexistence("theirs-then-ours-uninstrumented", tmp_path)
-    assert theirs_only["ours"] == {} and theirs_only["theirs"] == both["theirs"]
+    assert theirs_only["ours"] == {} and theirs_only["theirs"]["create_message"] == 2
+    assert theirs_only["theirs_with_ours"] == 0 and theirs_only["theirs"]["process_thread_run"] >= 2
     ours_only = coexistence("ours-then-theirs-uninstrumented", tmp_path)
     assert ours_only["ours"] == alone["ours"] and ours_only["theirs"] == {}
     # Known limit (documented): uninstrumenting Azure's instrumentor when it was on *before* ours

@@ -85,7 +85,14 @@ def test_azure_monitor_from_environment(tmp_path: Path) -> None:
         assert blocked["success"] is False
         assert blocked["customDimensions"][sc.HTTP_STATUS_CODE] == "400"
         assert sc.ERROR_TYPE not in blocked["customDimensions"]  # dropped by the exporter: hence our twin
-        assert len({r["operation_Id"] for r in ours}) == len(ours)  # one trace per top-level call
+        assert len({r["id"] for r in rows}) == len(rows)  # one envelope per span: none exported twice
+        top = [r for r in ours if not r["operation_ParentId"]]
+        assert len({r["operation_Id"] for r in top}) == len(top)  # one trace per top-level call
+        # The rest are the tool calls of the app's runs (tools.py), in their run's trace.
+        by_id = {r["id"]: r for r in ours}
+        tools = [r for r in ours if r["operation_ParentId"]]
+        assert tools and {r["customDimensions"][sc.OPERATION_NAME] for r in tools} == {sc.OP_EXECUTE_TOOL}
+        assert all(by_id[r["operation_ParentId"]]["operation_Id"] == r["operation_Id"] for r in tools)
         assert not any(receiver.body_contains(c) for c in CANARY_STRINGS)
 
 

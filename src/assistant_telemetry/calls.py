@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import runtime
 from . import semconv as sc
 from .agent_spans import framework_runs_tools
-from .coexistence import their_span
+from .coexistence import owner_records_metrics, their_span
 from .extract.assistants import message_attributes, run_step_attributes
 from .extract.content_filter import guardrail_events
 from .extract.content_filter import metric_points as content_filter_points
@@ -529,6 +529,14 @@ class Guest(Call):
         pass  # theirs records the exception on its span
 
 
+class CountingGuest(Guest):
+    """A guest on a span whose owner records no duration or token points for the call
+    (AIAgentsInstrumentor's agents operations): ours are the call's only ones."""
+
+    __slots__ = ()
+    counts_time = True
+
+
 class InnerCall:
     """A call made inside a Lifecycle: reported to the Lifecycle's span, no span of its own."""
 
@@ -616,7 +624,8 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         attrs[sc.OPERATION_NAME] = operation
         theirs = their_span(spec.operation) if lifecycle is None else None
         if theirs is not None:  # another instrumentation's span for this very call: we are its guest
-            call: Call = Guest(active, spec, theirs, attrs)
+            host = Guest if owner_records_metrics(spec.operation) else CountingGuest
+            call: Call = host(active, spec, theirs, attrs)
             call.pending = dict(attrs)
         else:
             span = active.tracer.start_span(

@@ -7,7 +7,9 @@ The rule (docs/attributes.md, "Coexistence"): **the outermost instrumentation of
   Agent Framework's ``chat {model}``, openai-v2's / genai-openai's ``chat``, AIProjectInstrumentor's
   ``responses``). We start no span: a ``calls.Guest`` reads the call as usual and puts our attributes
   (request ids, deployment, response id, filter outcomes ...) onto theirs before it ends, and records
-  no duration or token point (theirs did); our other metrics (content filter, executions) still count.
+  no duration or token point for an inference call (theirs did); our other metrics (content filter,
+  executions) still count, and so do our duration and tokens of an agents operation (azure-ai-agents'
+  AIAgentsInstrumentor records no metrics).
 - Ours is outer: a known GenAI instrumentation's wrapper directly beneath ours on the same SDK method
   (the OTel openai instrumentations' wrapt wrappers, azure-ai-projects' ``_original``-keeping
   functions) is stepped over: we call what it wraps, so it makes no span and records nothing.
@@ -39,6 +41,12 @@ _OUR_SCOPE = "assistant_telemetry"
 
 def same_call(ours: str, theirs: Any) -> bool:
     return theirs == ours or (theirs in INFERENCE_OPERATIONS and ours in INFERENCE_OPERATIONS)
+
+
+def owner_records_metrics(operation: str) -> bool:
+    """Whether the owner of another instrumentation's span for this call records its duration and
+    tokens: the inference instrumentations do; AIAgentsInstrumentor (agents operations) records none."""
+    return operation in INFERENCE_OPERATIONS
 
 
 def their_span(operation: str) -> trace.Span | None:

@@ -76,6 +76,7 @@ def summary(spans: Any, reader: InMemoryMetricReader) -> dict[str, Any]:
     ours = [s for s in spans if s.instrumentation_scope.name == OURS]
     theirs = [s for s in spans if s.attributes.get(sc.SYSTEM) == "az.ai.agents" and s not in ours]
     our_ids = {s.context.span_id for s in ours}
+    their_names = {s.context.span_id: s.name for s in theirs}
     points: dict[str, Any] = collections.defaultdict(int)
     data = reader.get_metrics_data()
     for rm in data.resource_metrics if data else []:
@@ -91,6 +92,15 @@ def summary(spans: Any, reader: InMemoryMetricReader) -> dict[str, Any]:
         "ours_nested_in_ours": sum(1 for s in ours if s.parent and s.parent.span_id in our_ids),
         "ours_without_provider": sum(1 for s in ours if sc.PROVIDER_NAME not in s.attributes),
         "theirs": collections.Counter(s.name for s in theirs),
+        # A span of ours beneath one of theirs for another call (an execute_tool span is the app's tool).
+        "ours_under_theirs": collections.Counter(
+            f"{s.name} < {their_names[s.parent.span_id]}"
+            for s in ours
+            if s.parent and s.parent.span_id in their_names and s.name != sc.OP_EXECUTE_TOOL
+        ),
+        "theirs_without_ours": collections.Counter(
+            s.name for s in theirs if not any(k.startswith("assistant_telemetry.") for k in s.attributes)
+        ),
         "theirs_with_provider": sum(1 for s in theirs if sc.PROVIDER_NAME in s.attributes),
         "theirs_with_ours": sum(
             1 for s in theirs if any(k.startswith("assistant_telemetry.") for k in s.attributes)

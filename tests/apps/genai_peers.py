@@ -160,12 +160,21 @@ def semconv_events(logger_provider: Any) -> None:
 
 @contextlib.contextmanager
 def azure_agents_tracing() -> Iterator[None]:
-    """Azure's AIAgentsInstrumentor with content recording on (spans go to the global provider)."""
+    """Azure's AIAgentsInstrumentor with content recording on, owning the agents calls (spans go to
+    the global provider).
+
+    The Azure Monitor distro turns it on (content off) inside ``instrument()``, before we wrap the
+    SDK: ours is then outer and steps over it (coexistence.py), so it would trace nothing. Turned
+    off and on again it is outermost, with its content; its uninstrument puts back the SDK's own
+    methods, ours included (docs/attributes.md), so the agents calls below are its alone.
+    """
     from azure.ai.agents.telemetry import AIAgentsInstrumentor
     from azure.core.settings import settings
 
     settings.tracing_implementation = "opentelemetry"
     instrumentor = AIAgentsInstrumentor()
+    if instrumentor.is_instrumented():
+        instrumentor.uninstrument()
     instrumentor.instrument(enable_content_recording=True)
     try:
         yield

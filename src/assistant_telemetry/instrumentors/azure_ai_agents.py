@@ -34,6 +34,7 @@ import wrapt
 from .. import runtime
 from .. import semconv as sc
 from ..calls import Active, fail, finish, start
+from ..coexistence import beneath
 from ..config import Settings
 from ..extract.assistants import object_attributes
 from ..extract.azure_ai_projects import project_keys
@@ -289,9 +290,11 @@ async def _chain(first: list[Any], pages: Any, items: Any = None) -> AsyncIterat
 
 def _paged_wrapper(spec: Operation, proxy: type[_ItemPagedProxy] | type[_AsyncItemPagedProxy]) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        paged = wrapped(*args, **kwargs)
         if runtime.ACTIVE is None:
-            return paged
+            return wrapped(*args, **kwargs)
+        # Ours owns the listing's span: AIAgentsInstrumentor's pager beneath ours is stepped over
+        # (coexistence.py), or its own span would open on iteration beside ours.
+        paged = beneath(wrapped, instance)(*args, **kwargs)
         return proxy(paged, (spec, instance, args, kwargs))
 
     return wrapper
