@@ -138,8 +138,11 @@ def run_app(
 def _span_queues(provider: Any) -> list[tuple[Any, int]]:
     """(queue, its bound) of each batch span processor (SDK internals, read only, best effort)."""
     found = []
-    multi = getattr(provider, "_active_span_processor", None)
-    for processor in getattr(multi, "_span_processors", ()):
+    # Processors nest (the provider's multi-processor, our detachable one): walk them all.
+    pending = list(getattr(getattr(provider, "_active_span_processor", None), "_span_processors", ()))
+    while pending:
+        processor = pending.pop()
+        pending.extend(getattr(processor, "_span_processors", ()))
         batch = getattr(processor, "_batch_processor", None)
         queue = getattr(batch, "_queue", None)
         if queue is not None:

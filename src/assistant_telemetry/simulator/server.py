@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import agents, foundry, responses  # responses registers its routes on import
 from .errors import ApiError, Json
-from .faults import Fault, Faults
+from .faults import Fault, Faults, oversized, oversized_headers
 from .routes import App, Request
 from .streaming import DONE, Event, encode
 
@@ -222,7 +222,7 @@ class Simulator:
                 )
             body = _parse_body(raw)
             fault = self._faults.take(method, path)
-            if fault is not None:
+            if fault is not None and not fault.kind.startswith("oversize"):
                 raise fault.error(body)
             request = Request(method, path, query, body, azure=PREFIXES.get(prefix, True))
             reply = self._app.dispatch(request) if prefix in PREFIXES else agents.dispatch(self._app, request)
@@ -231,6 +231,11 @@ class Simulator:
         except Exception:
             log.exception("simulator failed on %s %s", method, path)
             return Response(500, ApiError(500, "Simulator bug.", type="server_error").body)
+        if fault is not None and reply.events is None:  # oversize: the answer, with huge ids and headers
+            with self._lock:
+                served = self._served
+            headers = {**reply.headers, **oversized_headers(fault.kind, served)}
+            return Response(200, oversized(reply.body), headers=headers)
         if reply.events is None:
             return Response(200, reply.body, headers=reply.headers)
         dropped = self._faults.take(method, path, streaming=True)
