@@ -64,18 +64,7 @@ def run_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
             raise
     if kwargs.get("stream"):
         return _follow(run_span, result)
-    return _awaited(run_span, result)
-
-
-async def _awaited(run_span: AgentSpan, awaitable: Any) -> Any:
-    with run_span.current():
-        try:
-            result = await awaitable
-        except BaseException as error:
-            run_span.end(error=error)
-            raise
-    run_span.end()
-    return result
+    return awaited_in(run_span, lambda: result)
 
 
 def _follow(run_span: AgentSpan, stream: Any) -> Any:
