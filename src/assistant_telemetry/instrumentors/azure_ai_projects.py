@@ -27,7 +27,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from .. import runtime
 from .. import semconv as sc
-from ..calls import Call, fail, finish, start
+from ..calls import CountingGuest, fail, finish, start
 from ..config import Settings
 from ..extract.azure_ai_projects import result_attributes, url_project_attributes
 from ..extract.http import response_attributes
@@ -105,22 +105,6 @@ OPERATIONS: tuple[Operation, ...] = (
 # --- coexistence with AIProjectInstrumentor ------------------------------------------------------
 
 
-class _Guest(Call):
-    """Our reading of a call whose span is another instrumentation's: attributes go onto that span
-    (when we finish, before it ends), our metrics are recorded; that span is never ended by us."""
-
-    __slots__ = ()
-
-    def end(self) -> None:
-        if self.pending:
-            self.span.set_attributes(self.runtime.names.attributes(self.pending))
-            self.pending = {}
-        self._record_metrics()
-
-    def fail(self, error_type: str) -> None:
-        pass  # theirs records the exception on its span
-
-
 def _their_span(operation: str) -> trace.Span | None:
     """The current span when it is AIProjectInstrumentor's for this operation (recording, ours not)."""
     span = trace.get_current_span()
@@ -135,7 +119,7 @@ def _their_span(operation: str) -> trace.Span | None:
     return None
 
 
-def _guest(spec: Operation, span: trace.Span, instance: Any, args: Any, kwargs: Any) -> Call | None:
+def _guest(spec: Operation, span: trace.Span, instance: Any, args: Any, kwargs: Any) -> CountingGuest | None:
     """``calls.start`` without a span of our own: the same attributes, destined for theirs."""
     active = runtime.ACTIVE
     if active is None or not is_instrumentation_enabled():
@@ -143,7 +127,7 @@ def _guest(spec: Operation, span: trace.Span, instance: Any, args: Any, kwargs: 
     try:
         attrs = spec.client(getattr(instance, "_client", None), active.settings)
         attrs[sc.OPERATION_NAME] = spec.operation
-        guest = _Guest(active, spec, span, attrs)
+        guest = CountingGuest(active, spec, span, attrs)  # its agents operations record no metrics
         guest.pending = dict(attrs)
     except Exception as error:
         internal_error(error, "start")
