@@ -23,6 +23,7 @@ our own span is the current one while the request is made.
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
 from opentelemetry import trace
@@ -113,7 +114,7 @@ def _theirs(span: Any, operation: str) -> bool:
     if scope is None or scope.name == _OUR_SCOPE:
         return False
     attrs = getattr(span, "attributes", None)
-    return bool(attrs) and same_call(operation, attrs.get(sc.OPERATION_NAME))
+    return attrs is not None and same_call(operation, attrs.get(sc.OPERATION_NAME))
 
 
 def _hidden_span() -> Any:
@@ -137,8 +138,12 @@ def _hidden_span() -> Any:
     return None
 
 
-def _callers() -> list[Any]:
-    frame, found = sys._getframe(4), []  # above _callers, _hidden_span, their_span and calls.start
+def _callers() -> list[FrameType]:
+    try:  # above _callers, _hidden_span, their_span and calls.start
+        frame: FrameType | None = sys._getframe(4)
+    except ValueError:  # a shallower stack: no wrapper of theirs above
+        return []
+    found: list[FrameType] = []
     while frame is not None and len(found) < _HIDDEN_DEPTH:
         found.append(frame)
         frame = frame.f_back
