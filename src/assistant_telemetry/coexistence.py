@@ -59,6 +59,8 @@ _HIDDEN: dict[str, dict[str, tuple[str, ...]]] = {
         ".AsyncResponseStreamManagerWrapper.__aenter__": ("self", "span"),
     },
 }
+# The module global that says the instrumentation is on.
+_HIDDEN_ON = {"azure.ai.projects.telemetry._responses_instrumentor": "_responses_traces_enabled"}
 # Python 3.10 code objects have no qualified name: match the function's own name there.
 _CODE_NAME = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
 _HIDDEN_BY_CODE = {
@@ -119,35 +121,28 @@ def _theirs(span: Any, operation: str) -> bool:
 
 def _hidden_span() -> Any:
     """The span a ``_HIDDEN`` wrapper among our callers holds (an OTel span, or azure-core's
-    ``AbstractSpan`` around one), else None. A dict lookup when no such module is loaded."""
-    frames = None
+    ``AbstractSpan`` around one), else None. A dict lookup while no such instrumentation is on."""
     for module, functions in _HIDDEN_BY_CODE.items():
         defined = sys.modules.get(module)
-        filename = getattr(defined, "__file__", None)
-        if filename is None:
+        # its own "instrumented" flag where it has one (a renamed flag only costs the walk below)
+        if defined is None or not getattr(defined, _HIDDEN_ON.get(module, ""), True):
             continue
-        if frames is None:
-            frames = _callers()
-        for frame in frames:
+        filename = getattr(defined, "__file__", None)
+        try:
+            frame: FrameType | None = sys._getframe(3)  # calls.start's caller, our wrapper
+        except ValueError:
+            return None
+        for _ in range(_HIDDEN_DEPTH):
+            if frame is None:
+                break
             code = frame.f_code
-            path = functions.get(getattr(code, _CODE_NAME))
-            if path is not None and code.co_filename == filename:
-                span = _follow(frame.f_locals, path)
+            if code.co_filename == filename:
+                path = functions.get(getattr(code, _CODE_NAME))
+                span = _follow(frame.f_locals, path) if path is not None else None
                 if span is not None:  # else it passed the call on untraced (the stream helper's create)
                     return span
+            frame = frame.f_back
     return None
-
-
-def _callers() -> list[FrameType]:
-    try:  # above _callers, _hidden_span, their_span and calls.start
-        frame: FrameType | None = sys._getframe(4)
-    except ValueError:  # a shallower stack: no wrapper of theirs above
-        return []
-    found: list[FrameType] = []
-    while frame is not None and len(found) < _HIDDEN_DEPTH:
-        found.append(frame)
-        frame = frame.f_back
-    return found
 
 
 def _follow(scope: dict[str, Any], path: tuple[str, ...]) -> Any:
