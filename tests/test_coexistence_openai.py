@@ -63,17 +63,28 @@ def _calls(theirs: str, client: Any, aclient: Any) -> list[str]:
         pass
     made += ["responses", "responses-stream"]
     if theirs == "projects":  # its raw stream, its stream() helper and its Conversations wrappers
-        raw = client.responses.with_raw_response.create(model="gpt-4o", input=f"{CANARY} hi", stream=True)
-        for _event in raw.parse():
-            pass
+        if _their_raw_streams():
+            raw = client.responses.with_raw_response.create(model="gpt-4o", input=f"{CANARY} hi", stream=True)
+            for _event in raw.parse():
+                pass
+            made.append("responses-raw-stream")
         with client.responses.stream(model="gpt-4o", input=f"{CANARY} hello") as helper:
             for _event in helper:
                 pass
         conversation = client.conversations.create(metadata={"note": CANARY})
         list(client.conversations.items.list(conversation.id))
-        made += ["responses-raw-stream", "responses-helper", "create_conversation", "list_conversation_items"]
+        made += ["responses-helper", "create_conversation", "list_conversation_items"]
     made += asyncio.run(asyncio.wait_for(_async_calls(theirs, aclient), timeout=60))
     return made
+
+
+def _their_raw_streams() -> bool:
+    """Whether AIProjectInstrumentor keeps ``with_raw_response.create(stream=True)`` working: its
+    first 2.x releases wrap the raw response as if it were the stream (``.parse()`` is gone, with or
+    without us), later ones proxy it."""
+    from azure.ai.projects.telemetry import _responses_instrumentor
+
+    return hasattr(_responses_instrumentor, "_InstrumentedSyncRawResponse")
 
 
 async def _async_calls(theirs: str, aclient: Any) -> list[str]:

@@ -17,6 +17,6 @@ declare -A EXTRAS=(
   [agent-stacks-oldest]="test,agent-framework,openai-agents"
 )
 declare -A TESTS=(
-  [projects-oldest]="tests/test_foundry_agents.py tests/test_foundry_coexistence.py tests/test_openai_responses.py"
+  [projects-oldest]="tests/test_foundry_agents.py tests/test_foundry_coexistence.py tests/test_coexistence_openai.py tests/test_openai_responses.py"
   [agent-stacks-oldest]="tests/test_openai_agents.py tests/test_agent_framework.py tests/test_agent_examples.py"
 )
