@@ -11,34 +11,22 @@ the Agent Service has (listing threads).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from . import foundry
 from .errors import ApiError
-from .routes import App, Reply, Request
+from .routes import App, Reply, Request, Routes
 from .store import paginate
 
 PROJECT_PREFIX = re.compile(r"^/api/projects/[^/]+(?=/|$)")
 API_VERSIONS = frozenset({"v1", "2025-05-15-preview"})
 
-Handler = Callable[[App, Request], Reply]
-_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+_route = Routes()
 
 
 def project_prefix(path: str) -> str | None:
     """``/api/projects/<name>`` when ``path`` is under an agents project endpoint."""
     match = PROJECT_PREFIX.match(path)
     return match.group(0) if match else None
-
-
-def _route(method: str, template: str) -> Callable[[Handler], Handler]:
-    pattern = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template))
-
-    def register(handler: Handler) -> Handler:
-        _ROUTES.append((method, pattern, handler))
-        return handler
-
-    return register
 
 
 def dispatch(app: App, request: Request) -> Reply:
@@ -49,12 +37,10 @@ def dispatch(app: App, request: Request) -> Reply:
     if version not in API_VERSIONS:
         message = f"Unsupported api-version {version!r}; supported: {sorted(API_VERSIONS)}."
         raise ApiError(400, message, code="BadRequest", type="invalid_request_error")
-    for method, pattern, handler in _ROUTES:
-        match = pattern.fullmatch(request.path)
-        if match and method == request.method:
-            request.params = match.groupdict()
-            with app.store.lock:
-                return handler(app, request)
+    handler = _route.find(request)
+    if handler is not None:
+        with app.store.lock:
+            return handler(app, request)
     return app.dispatch(request)
 
 

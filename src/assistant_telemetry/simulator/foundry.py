@@ -14,21 +14,18 @@ last page).
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from . import agents
 from .errors import ApiError, Json
-from .routes import App, Reply, Request
+from .routes import App, Reply, Request, Routes
 
 API_VERSIONS = frozenset({"v1", "2025-11-15-preview", "2025-05-15-preview"})
 OPENAI_PREFIX = "/openai/v1"
 
-Handler = Callable[[App, Request], Reply]
-_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+_route = Routes()
 
 
 def split_prefix(path: str) -> tuple[str | None, str | None]:
@@ -47,16 +44,6 @@ def serves(path: str) -> bool:
     return path == "/agents" or path.startswith("/agents/")
 
 
-def _route(method: str, template: str) -> Callable[[Handler], Handler]:
-    pattern = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template))
-
-    def register(handler: Handler) -> Handler:
-        _ROUTES.append((method, pattern, handler))
-        return handler
-
-    return register
-
-
 def dispatch(app: App, request: Request) -> Reply:
     """The agents routes; every answer, errors too, carries the data plane's ``x-ms-request-id``."""
     try:
@@ -73,12 +60,10 @@ def _dispatch(app: App, request: Request) -> Reply:
     if version not in API_VERSIONS:
         message = f"Unsupported api-version {version!r}; supported: {sorted(API_VERSIONS)}."
         raise ApiError(400, message, code="BadRequest", type="invalid_request_error")
-    for method, pattern, handler in _ROUTES:
-        match = pattern.fullmatch(request.path)
-        if match and method == request.method:
-            request.params = match.groupdict()
-            with app.store.lock:
-                return handler(app, request)
+    handler = _route.find(request)
+    if handler is not None:
+        with app.store.lock:
+            return handler(app, request)
     raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
 
 

@@ -34,17 +34,34 @@ class Reply:
 
 
 Handler = Callable[["App", Request], Reply]
-ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 
 
-def route(method: str, template: str) -> Callable[[Handler], Handler]:
-    pattern = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template))
+class Routes:
+    """(method, path template) -> handler; ``@table("GET", "/threads/{thread_id}")`` registers one."""
 
-    def register(handler: Handler) -> Handler:
-        ROUTES.append((method, pattern, handler))
-        return handler
+    def __init__(self) -> None:
+        self._table: list[tuple[str, re.Pattern[str], Handler]] = []
 
-    return register
+    def __call__(self, method: str, template: str) -> Callable[[Handler], Handler]:
+        pattern = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template))
+
+        def register(handler: Handler) -> Handler:
+            self._table.append((method, pattern, handler))
+            return handler
+
+        return register
+
+    def find(self, request: Request) -> Handler | None:
+        """The handler for ``request``, its path parameters put on it; None when no route matches."""
+        for method, pattern, handler in self._table:
+            match = pattern.fullmatch(request.path)
+            if match and method == request.method:
+                request.params = match.groupdict()
+                return handler
+        return None
+
+
+route = Routes()  # the OpenAI routes (Assistants, chat, Responses, Conversations)
 
 
 class App:
@@ -62,17 +79,15 @@ class App:
         self.chat_filters.extend(profiles)
 
     def dispatch(self, request: Request) -> Reply:
-        for method, pattern, handler in ROUTES:
-            match = pattern.fullmatch(request.path)
-            if match and method == request.method:
-                request.params = match.groupdict()
-                with self.store.lock:
-                    reply = handler(self, request)
-                    # Copy while locked: the stored objects keep changing under later requests.
-                    if reply.body is None:
-                        return reply
-                    return Reply(snapshot(reply.body), reply.events, reply.headers)
-        raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+        handler = route.find(request)
+        if handler is None:
+            raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+        with self.store.lock:
+            reply = handler(self, request)
+            # Copy while locked: the stored objects keep changing under later requests.
+            if reply.body is None:
+                return reply
+            return Reply(snapshot(reply.body), reply.events, reply.headers)
 
 
 def _streaming(request: Request) -> bool:
