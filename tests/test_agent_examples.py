@@ -3,30 +3,15 @@ is an invoke_agent span with a chat span per model call and an execute_tool span
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).parents[1]
+from example_runs import run_example
 
 
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("example", ["openai_agents.py", "agent_framework_agent.py"])
 def test_example_runs_against_the_simulator(example: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / example)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = done.stdout
+    out = run_example(example)
     assert out.count('"name": "invoke_agent weather-helper"') == 2  # the plain run and the streamed one
     assert out.count('"name": "execute_tool get_weather"') == 2
     assert out.count('"name": "chat"') == 4  # two model calls per run

@@ -19,6 +19,7 @@ from azure.ai.projects.models import FunctionTool, PromptAgentDefinition
 
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.simulator import Simulator
+from example_runs import run_example
 
 from azure_clients import AllowHttpBearer, AsyncStaticToken, StaticToken
 
@@ -239,23 +240,9 @@ def test_uninstrumented_makes_no_spans(telemetry: Any, sim: Simulator) -> None:
     )
 
 
+@pytest.mark.timeout(150)
 def test_example_runs_against_the_simulator() -> None:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).parents[1]
-    env = {**os.environ, "PYTHONPATH": str(root / "src")}
-    done = subprocess.run(
-        [sys.executable, str(root / "examples" / "foundry_agents.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    out = run_example("foundry_agents.py")
     for name in ('"name": "create_agent"', '"name": "chat"', '"gen_ai.agent.id": "weather-helper:1"'):
-        assert name in done.stdout
-    assert "Answer briefly" not in done.stdout and "Will it rain" not in done.stdout
+        assert name in out
+    assert "Answer briefly" not in out and "Will it rain" not in out
