@@ -186,7 +186,7 @@ def load_prices(given: PriceTable | Mapping[str, Any] | str | os.PathLike[str] |
 
 def _price_json(given: str | os.PathLike[str], source: str) -> tuple[Any, str]:
     text = given.strip() if isinstance(given, str) else ""
-    if not text.startswith("{"):  # a path to a JSON file
+    if not text.startswith(("{", "[")):  # not inline JSON: a path to a JSON file
         path = Path(given)
         source = f"{source} file {str(path)!r}"
         try:
