@@ -359,10 +359,11 @@ class Call:
             self._latest_operation()
             if attrs.get(sc.OPERATION_NAME) == sc.OP_INVOKE_AGENT:
                 self._execution_outcome()
-        self.price_usage()
+        if active.settings.prices is not None:  # no table: this one check
+            self.price_usage()
 
     def price_usage(self) -> None:
-        """The usage this span counts, priced by the user's table (cost.py); one check when there is none."""
+        """The usage this span counts, priced by the user's price table (cost.py)."""
         prices = self.runtime.settings.prices
         if prices is not None and self.counts_usage():
             self.annotate(span_costs(self.attrs, prices))
@@ -527,10 +528,11 @@ class Guest(Call):
     counts_time = False
 
     def end(self) -> None:
-        try:  # the owner's span carries the call's usage: its cost too
-            self.price_usage()
-        except Exception as error:
-            internal_error(error, "end")
+        if self.runtime.settings.prices is not None:  # the owner's span carries the usage: its cost too
+            try:
+                self.price_usage()
+            except Exception as error:
+                internal_error(error, "end")
         if self.pending:
             if self.span.is_recording():
                 self.span.set_attributes(self.runtime.names.attributes(self.pending))
