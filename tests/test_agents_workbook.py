@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,11 +68,16 @@ class Truth:
     output_tokens: int = 0
     by_model: dict[str, int] = field(default_factory=dict)
     ids: dict[str, Any] = field(default_factory=dict)
+    # model -> [input, output, cached input] tokens (what a price table weighs)
+    usage: dict[str, list[int]] = field(default_factory=dict)
 
-    def add(self, model: str, input_tokens: int | None, output_tokens: int | None) -> None:
+    def add(self, model: str, input_tokens: int | None, output_tokens: int | None, cached: int = 0) -> None:
         self.input_tokens += input_tokens or 0
         self.output_tokens += output_tokens or 0
         self.by_model[model] = self.by_model.get(model, 0) + (input_tokens or 0) + (output_tokens or 0)
+        counts = self.usage.setdefault(model, [0, 0, 0])
+        for i, tokens in enumerate((input_tokens, output_tokens, cached)):
+            counts[i] += tokens or 0
 
 
 @dataclass
@@ -194,7 +200,8 @@ def _foundry_response(sim: Simulator, truth: Truth) -> None:
         )
         client.responses.retrieve(response.id)  # fetched again: no second count of its tokens
     assert response.usage is not None
-    truth.add(response.model, response.usage.input_tokens, response.usage.output_tokens)
+    cached = response.usage.input_tokens_details.cached_tokens
+    truth.add(response.model, response.usage.input_tokens, response.usage.output_tokens, cached)
     truth.ids.update(response=response.id, foundry_agent=version.id, foundry_model=response.model)
 
 
@@ -219,12 +226,14 @@ def _chats(sim: Simulator, azure: openai.AzureOpenAI, tracer_provider: TracerPro
         assert inside.usage is not None
         truth.add(DEPLOYMENT, inside.usage.prompt_tokens, inside.usage.completion_tokens)
         truth.ids["concierge_tokens"] = inside.usage.prompt_tokens + inside.usage.completion_tokens
+        truth.ids["concierge_usage"] = (inside.usage.prompt_tokens, inside.usage.completion_tokens)
         with pytest.raises(openai.BadRequestError):
             azure.chat.completions.create(model=DEPLOYMENT, messages=messages)
 
 
-@pytest.fixture(scope="module")
-def exported(sim: Simulator) -> Iterator[Exported]:
+@contextmanager
+def export_scenario(sim: Simulator, **options: Any) -> Iterator[Exported]:
+    """The scenario through the real Azure Monitor exporter; ``options`` go to ``instrument()``."""
     saved = {name: os.environ.get(name) for name in (*AZURE_TEST_ENV, sc.FOUNDRY_PROJECT_ARM_ID_ENV)}
     os.environ.update({**AZURE_TEST_ENV, sc.FOUNDRY_PROJECT_ARM_ID_ENV: ARM_ID})
     guard.STRICT, recorded = True, guard.recorded
@@ -236,7 +245,7 @@ def exported(sim: Simulator) -> Iterator[Exported]:
             exporter = azure_trace_exporter(receiver, tracer_provider=tracer_provider)
             tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
             # The Agents view keys on invoke_agent: the latest names (dup keeps ours beside them).
-            assistant_telemetry.instrument(tracer_provider=tracer_provider, semconv=sc.MODE_DUP)
+            assistant_telemetry.instrument(tracer_provider=tracer_provider, semconv=sc.MODE_DUP, **options)
             try:
                 sim.deploy(DEPLOYMENT, MODEL)
                 azure = openai.AzureOpenAI(
@@ -261,6 +270,12 @@ def exported(sim: Simulator) -> Iterator[Exported]:
             else:
                 os.environ[name] = value
         assert not errors, f"internal instrumentation errors: {errors!r}"
+
+
+@pytest.fixture(scope="module")
+def exported(sim: Simulator) -> Iterator[Exported]:
+    with export_scenario(sim) as result:
+        yield result
 
 
 def _by(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
@@ -415,6 +430,8 @@ def test_cost_panels_weigh_the_chats_under_an_agent(exported: Exported) -> None:
     assert len(traces) == 1 and traces[0]["InputTokens"] + traces[0]["OutputTokens"] == tokens
     # No microsoft.gen_ai.cost.* is emitted (no prices): the workbook's cost tab data check says so.
     assert exported.run("data_checks")[0]["PricedRows"] == 0
+    dims = [r["customDimensions"] for r in exported.dependencies]
+    assert not [d for d in dims if sc.COST_INPUT in d or sc.COST_OUTPUT in d]
 
 
 @pytest.mark.timeout(120)

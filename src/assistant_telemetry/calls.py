@@ -24,6 +24,7 @@ from . import runtime
 from . import semconv as sc
 from .agent_spans import framework_runs_tools
 from .coexistence import owner_records_metrics, their_span
+from .cost import span_costs
 from .extract.assistants import message_attributes, run_step_attributes
 from .extract.content_filter import guardrail_events
 from .extract.content_filter import metric_points as content_filter_points
@@ -358,6 +359,14 @@ class Call:
             self._latest_operation()
             if attrs.get(sc.OPERATION_NAME) == sc.OP_INVOKE_AGENT:
                 self._execution_outcome()
+        if active.settings.prices is not None:  # no table: this one check
+            self.price_usage()
+
+    def price_usage(self) -> None:
+        """The usage this span counts, priced by the user's price table (cost.py)."""
+        prices = self.runtime.settings.prices
+        if prices is not None and self.counts_usage():
+            self.annotate(span_costs(self.attrs, prices))
 
     def _latest_operation(self) -> None:
         """The latest operation name, and the span name ``{operation} {model or agent}``."""
@@ -519,6 +528,11 @@ class Guest(Call):
     counts_time = False
 
     def end(self) -> None:
+        if self.runtime.settings.prices is not None:  # the owner's span carries the usage: its cost too
+            try:
+                self.price_usage()
+            except Exception as error:
+                internal_error(error, "end")
         if self.pending:
             if self.span.is_recording():
                 self.span.set_attributes(self.runtime.names.attributes(self.pending))

@@ -19,7 +19,8 @@ class AssistantTelemetryInstrumentor(BaseInstrumentor):
     """Wraps every supported client library that is (or later gets) imported.
 
     ``instrument(tracer_provider=..., meter_provider=..., metadata_allowlist=[...],
-    azure_hosts=[...], inner_spans=False, message_fingerprint_key=None, semconv=None)``; BaseInstrumentor
+    azure_hosts=[...], inner_spans=False, message_fingerprint_key=None, semconv=None, prices=None)``
+    (``prices``: see ``config.load_prices``); BaseInstrumentor
     makes a second call a no-op. Also adds the ``correlate()`` span processor to the provider.
     Entry point name: ``assistant_telemetry`` (for OTEL_PYTHON_DISABLED_INSTRUMENTATIONS).
     """
@@ -33,6 +34,7 @@ class AssistantTelemetryInstrumentor(BaseInstrumentor):
             azure_hosts=kwargs.get("azure_hosts"),
             inner_spans=kwargs.get("inner_spans"),
             message_fingerprint_key=kwargs.get("message_fingerprint_key"),
+            prices=kwargs.get("prices"),
         )
         # The semconv mode (argument, else OTEL_SEMCONV_STABILITY_OPT_IN), resolved once into tables.
         names = sc.Names.for_mode(sc.resolve_mode(kwargs.get("semconv")))

@@ -448,3 +448,10 @@ GUARDRAIL_KIND: Final = _NS + "guardrail.kind"  # input | output | tool_input | 
 GUARDRAIL_TRIPPED: Final = _NS + "guardrail.tripped"
 AGENT_GUARDRAILS_TRIPPED: Final = _NS + "agent.guardrails_tripped"  # guardrails that tripped in the run
 AGENT_EVENTS_CAP: Final = 64  # handoff and guardrail events kept per run
+
+# --- cost (issue 19: the Agents workbook's cost tab) ---------------------------------------------
+# Microsoft's Agents workbook reads these on token-bearing rows and hides its cost tab without them.
+# No convention names a cost yet (semantic-conventions-genai has only an open proposal): the workbook's
+# names. Doubles in the currency of the user's price table (cost.py); never set without one.
+COST_INPUT: Final = "microsoft.gen_ai.cost.input"
+COST_OUTPUT: Final = "microsoft.gen_ai.cost.output"

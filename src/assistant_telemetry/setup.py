@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from . import file_exporter, pipeline, runtime
-from .config import FileLimits
+from .config import FileLimits, PriceTable, load_prices
 from .content_guard import ContentGuard, azure_monitor_options_guarded, content_guard_enabled
 from .content_guard import content_guard as guard_providers
 from .instrumentor import AssistantTelemetryInstrumentor
@@ -94,6 +94,7 @@ def instrument(
     content_guard: bool | None = None,
     content_guard_patterns: Iterable[str] | None = None,
     semconv: str | None = None,
+    prices: PriceTable | Mapping[str, Any] | str | os.PathLike[str] | None = None,
 ) -> Instrumentation:
     """Instrument every supported client library with one call; returns what was set up.
 
@@ -116,12 +117,17 @@ def instrument(
     ``semconv`` chooses the GenAI convention names: "default" (today's), "gen_ai_latest_experimental"
     (the latest development names) or "gen_ai_latest_experimental/dup" (both); unset, the gen_ai entry
     of OTEL_SEMCONV_STABILITY_OPT_IN decides (docs/attributes.md, "Semconv modes").
+    ``prices`` (or ASSISTANT_TELEMETRY_PRICES: inline JSON or a JSON file's path) maps a model or Azure
+    deployment name to ``{"input": ..., "output": ..., "cached_input": ...}`` per million tokens: spans
+    carrying usage then get ``microsoft.gen_ai.cost.input`` / ``.output``. A bad table raises
+    ``config.PriceTableError`` (a ValueError) before anything is set up.
     Calling it again while instrumented returns the first call's result unchanged.
     """
     global _current
     if _current is not None:
         logger.debug("assistant_telemetry: already instrumented (%s); call ignored", _current.exporter)
         return _current
+    price_table = load_prices(prices)  # a user's mistake fails here, before any provider is built
     guarded = content_guard_enabled(content_guard)
     if guarded:  # live metrics read spans before any exporter: the guard cannot cover them
         azure_monitor_options = azure_monitor_options_guarded(azure_monitor_options)
@@ -161,6 +167,7 @@ def instrument(
         inner_spans=inner_spans,
         message_fingerprint_key=message_fingerprint_key,
         semconv=semconv,
+        prices=price_table,
     )
     if runtime.ACTIVE is not None:
         session.added.errors = runtime.ACTIVE.errors
