@@ -539,6 +539,13 @@ class Guest(Call):
             if self.span.is_recording():
                 self.span.set_attributes(self.runtime.names.attributes(self.pending))
             self.pending = {}
+        if sc.EXECUTION_STATUS in self.attrs and self.owns_execution():
+            try:  # their span saw the run finish: the tool calls held for its execution go under it
+                self.runtime.tools.execution_span(
+                    self.runtime, self.attrs.get(sc.RESPONSE_ID), self.span, True
+                )
+            except Exception as error:
+                internal_error(error, "tool")
         self._record_metrics()
 
     def fail(self, error_type: str) -> None:
