@@ -172,7 +172,7 @@ def test_steps_learned_afterwards_have_the_steps_times(
     assert {s.attributes[sc.TOOL_CALL_ID] for s in spans} == {c.id for c in calls}
     listed = later.one("list_run_steps")
     for span in spans:
-        assert span.name == sc.OP_EXECUTE_TOOL  # default mode: fixed span names
+        assert span.name == "execute_tool " + span.attributes[sc.TOOL_NAME]  # every mode: semconv's name
         assert span.attributes[sc.TOOL_TIMING] == "step_timestamps"
         assert span.attributes[sc.RUN_STEP_ID] == step.id and span.attributes[sc.TOOL_STATUS] == "completed"
         assert (span.start_time, span.end_time) == (step.created_at * 10**9, step.completed_at * 10**9)

@@ -34,8 +34,10 @@ def by_response(telemetry: Telemetry, name: str, response_id: str) -> list[Any]:
 def test_every_method_sync_and_async(telemetry: Telemetry, sim: Any, either_client: Any) -> None:
     ids = run(every_responses_call(either_client, sim))
     # The function calls the app ran between two requests (tests/test_execute_tool.py).
-    assert {s.attributes[sc.TOOL_TIMING] for s in telemetry.named(sc.OP_EXECUTE_TOOL)} == {"client"}
-    spans = [s for s in telemetry.spans if s.name != sc.OP_EXECUTE_TOOL]
+    tools = [s for s in telemetry.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_EXECUTE_TOOL]
+    assert {s.attributes[sc.TOOL_TIMING] for s in tools} == {"client"}
+    assert all(s.name == "execute_tool " + s.attributes[sc.TOOL_NAME] for s in tools)
+    spans = [s for s in telemetry.spans if s not in tools]
     assert {s.name for s in spans} == OPERATION_NAMES
     for span in spans:
         attrs = span.attributes

@@ -115,7 +115,10 @@ def test_every_stream_helper_through_every_terminal_status(
     else:
         assert attrs[sc.RUN_QUEUE_TIME] == 4 and attrs[sc.RUN_EXECUTION_TIME] == 9
         assert attrs[sc.RUN_TOTAL_TIME] == 13
-    invocation_failed = helper != "submit_tool_outputs_stream" and status not in ("completed", "requires_action")
+    invocation_failed = helper != "submit_tool_outputs_stream" and status not in (
+        "completed",
+        "requires_action",
+    )
     assert span.status.status_code.name == ("ERROR" if invocation_failed else "UNSET")
     assert (sc.FAILURE_CLASS in attrs) is invocation_failed
 
