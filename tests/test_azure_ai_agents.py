@@ -391,7 +391,7 @@ def test_every_operation_is_documented() -> None:
     text = (Path(__file__).parents[1] / "docs" / "attributes.md").read_text(encoding="utf-8")
     section = text.split("### Azure AI Agents (`azure-ai-agents`)", 1)[1].split("\n## ", 1)[0]
     for op in OPERATIONS:
-        assert f"`{op.operation}`" in section, op
+        assert f"`{sc.Names().operation(op.operation, op.agent_operation)}`" in section, op
         assert op.method in section, op
     assert "`azure.ai.agents`" in section and "`az.ai.agents`" in section
 

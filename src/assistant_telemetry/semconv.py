@@ -155,6 +155,14 @@ RUN_DURATION_BUCKETS: Final = (
     0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600,
 )  # fmt: skip
 POLL_BUCKETS: Final = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
+# semantic-conventions-genai (SEMCONV_GENAI_COMMIT, docs/gen-ai/gen-ai-metrics.md): the duration of an
+# in-process agent invocation (INTERNAL invoke_agent spans; a service-side run is a client operation,
+# in gen_ai.client.operation.duration) and of each tool execution, equal to their spans' durations.
+METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+INVOKE_AGENT_BUCKETS: Final = (
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+)  # fmt: skip
 
 # --- values ---------------------------------------------------------------------------------
 PROVIDER_OPENAI: Final = "openai"
@@ -303,6 +311,10 @@ TOOL_STATUS: Final = _NS + "tool.status"  # the step's or output item's status (
 # timestamp, whole seconds), client (requires_action seen -> its outputs submitted, measured here),
 # execution (the service gives no times: the bounds of the span that reported it).
 TOOL_TIMING: Final = _NS + "tool.timing"
+# The attributes of gen_ai.invoke_agent.duration / gen_ai.execute_tool.duration (names the app gave,
+# never ids), and error.type when it failed.
+INVOKE_AGENT_METRIC_KEYS: tuple[str, ...] = (AGENT_NAME, REQUEST_MODEL, ERROR_TYPE)
+EXECUTE_TOOL_METRIC_KEYS: tuple[str, ...] = (TOOL_NAME, TOOL_TYPE, AGENT_NAME, ERROR_TYPE)
 PENDING_TOOLS_CAP: Final = 10_000  # executions (and response function calls) waiting for tool outputs
 EXECUTION_SPANS_CAP: Final = 10_000  # execution id -> its span, so tools learned later parent on it
 AGENT_NAMES_CAP: Final = 10_000  # agent id -> name, from agents seen created, read or listed

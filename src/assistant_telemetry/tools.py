@@ -343,6 +343,9 @@ def emit(
         name, context=ctx, kind=SpanKind.INTERNAL, attributes=names.attributes(attrs), start_time=started
     )
     if call.status in FAILED:
+        attrs[sc.ERROR_TYPE] = call.status
         span.set_attributes({sc.ERROR_TYPE: call.status, sc.FAILURE_CLASS: "tool_" + call.status})
         span.set_status(Status(StatusCode.ERROR, call.status))
     span.end(end_time=ended)
+    labels = {key: attrs[key] for key in sc.EXECUTE_TOOL_METRIC_KEYS if key in attrs}
+    active.execute_tool_duration.record((ended - started) / 1e9, labels, trace.set_span_in_context(span))
