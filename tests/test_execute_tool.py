@@ -87,6 +87,15 @@ def test_assistants_tool_loop_is_invoke_agent_with_execute_tool_children(
         assert (
             invoked.end_time - 5_000_000 <= span.start_time <= span.end_time <= resumed.start_time + 5_000_000
         )
+    # gen_ai.execute_tool.duration: one point per tool span, its duration, by tool (never call ids).
+    points = {p.attributes[sc.TOOL_NAME]: p for p in latest.metric_points(sc.METRIC_EXECUTE_TOOL_DURATION)}
+    assert set(points) == {s.attributes[sc.TOOL_NAME] for s in spans} and len(points) == len(spans)
+    for span in spans:
+        point = points[span.attributes[sc.TOOL_NAME]]
+        assert point.count == 1 and point.attributes[sc.AGENT_NAME] == "weather-helper"
+        assert point.sum == pytest.approx((span.end_time - span.start_time) / 1e9)
+        assert sc.TOOL_CALL_ID not in point.attributes
+    assert not latest.metric_points(sc.METRIC_INVOKE_AGENT_DURATION)  # a service-side run: a client operation
     assert CANARY not in exported(latest)
 
 
