@@ -26,14 +26,16 @@ CANARY = "CANARY-TOOL-9d2e"
 FUNCTIONS = {name for name, _ in TOOL_CALLS}
 
 
-@pytest.fixture
-def latest(strict_guard: None) -> Iterator[Telemetry]:
+@pytest.fixture(params=[sc.MODE_DEFAULT, sc.MODE_LATEST])
+def latest(request: pytest.FixtureRequest, strict_guard: None) -> Iterator[Telemetry]:
+    """Instrumented in the default and the latest mode: invoke_agent / execute_tool are every mode's."""
     telemetry = Telemetry()
     assistant_telemetry.instrument(
         tracer_provider=telemetry.tracer_provider,
         meter_provider=telemetry.meter_provider,
-        semconv=sc.MODE_LATEST,
+        semconv=request.param,
     )
+    telemetry.mode = request.param  # type: ignore[attr-defined]
     yield telemetry
     assistant_telemetry.uninstrument()
 
@@ -224,12 +226,16 @@ def test_azure_ai_agents_auto_function_calls(latest: Telemetry, sim: Simulator) 
         run = client.runs.create_and_process(thread_id=thread.id, agent_id=agent.id, polling_interval=0)
     invoked = latest.one("invoke_agent helper")
     assert invoked.attributes[sc.RUN_ID] == run.id and invoked.attributes[sc.USAGE_INPUT_TOKENS] > 0
-    assert invoked.attributes[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY
+    # The Agent Service's provider: our value in the default mode, the registry's in the latest.
+    provider = (
+        sc.PROVIDER_AZURE_AI_AGENTS if latest.mode == sc.MODE_DEFAULT else sc.PROVIDER_MICROSOFT_FOUNDRY
+    )  # type: ignore[attr-defined]
+    assert invoked.attributes[sc.PROVIDER_NAME] == provider
     spans = tools(latest)
     assert {s.attributes[sc.TOOL_NAME] for s in spans} == FUNCTIONS
     for span in spans:
         assert span.parent.span_id == invoked.context.span_id
-        assert span.attributes[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY
+        assert span.attributes[sc.PROVIDER_NAME] == provider
         assert invoked.start_time <= span.start_time <= span.end_time <= invoked.end_time
     assert CANARY not in exported(latest)
 
@@ -262,6 +268,7 @@ def test_foundry_agent_response_is_invoke_agent(latest: Telemetry, sim: Simulato
     )
     assert attrs[sc.CONVERSATION_ID] == conversation.id and attrs[sc.RESPONSE_ID] == response.id
     assert (
-        attrs[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY and attrs[sc.RESPONSE_STATUS] == "completed"
+        attrs[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY
+        and attrs[sc.RESPONSE_STATUS if latest.mode == sc.MODE_LATEST else sc.EXECUTION_STATUS] == "completed"  # type: ignore[attr-defined]
     )
     assert attrs[sc.USAGE_INPUT_TOKENS] == response.usage.input_tokens
