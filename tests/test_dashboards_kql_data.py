@@ -146,7 +146,10 @@ def test_health_latency(
 ) -> None:
     got = by(rows(con, workbook, window, "health-latency"), "operation", "driver", "deployment")
     helper = sc.DRIVER_HELPER  # create_and_poll: from the run's create to its end
-    assert got[("invoke_agent", helper, PROD)]["calls"] == 5 and got[("invoke_agent", helper, MINI)]["calls"] == 2
+    assert (
+        got[("invoke_agent", helper, PROD)]["calls"] == 5
+        and got[("invoke_agent", helper, MINI)]["calls"] == 2
+    )
     assert got[("create_message", "", "")]["calls"] == 21
     for r in got.values():
         assert 0 < r["p50Ms"] <= r["p95Ms"] <= r["p99Ms"] <= r["maxMs"]
