@@ -30,7 +30,8 @@ test: lint chromium dashboard-tools
 	$(BIN)/python -m pytest -q -n 3 --dist worksteal
 	$(MAKE) --no-print-directory compat
 
-# The suite again on the newest openai 1.x and 2.x and the oldest azure-ai-agents, each in .venv-compat/<name>.
+# The client-facing tests again on the newest openai 1.x and 2.x and the oldest azure-ai-agents, azure-ai-projects
+# and agent stacks (tests/compat/envs.sh), each in .venv-compat/<name>.
 compat: chromium dashboard-tools
 	PY=$(PY) bash tests/compat/run.sh
 

@@ -28,7 +28,8 @@ compile requirements/dev.txt dev
 source tests/compat/envs.sh
 for name in "${ORDER[@]}"; do
   pin_file="$(mktemp)"
-  echo "${PINS[$name]}" > "$pin_file"
+  read -r -a pins <<< "${PINS[$name]}"
+  printf '%s\n' "${pins[@]}" > "$pin_file"
   compile "requirements/compat-$name.txt" "${EXTRAS[$name]:-test}" "$pin_file"
   sed -i "1s|$pin_file|${PINS[$name]}|" "requirements/compat-$name.txt"
   rm -f "$pin_file"

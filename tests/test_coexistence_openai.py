@@ -14,6 +14,7 @@ run as a script (``python test_coexistence_openai.py THEIRS ORDER``), is the app
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -44,8 +45,8 @@ def _enable_theirs(theirs: str, provider: Any, meters: Any) -> Any:
     return instrumentor
 
 
-def _calls(theirs: str, client: Any) -> list[str]:
-    """The model calls this instrumentation also wraps; returns what they are, in order."""
+def _calls(theirs: str, client: Any, aclient: Any) -> list[str]:
+    """The model calls this instrumentation also wraps, sync then async; returns what they are."""
     made = []
     if theirs != "projects":  # AIProjectInstrumentor wraps Responses and Conversations only
         messages = [{"role": "user", "content": f"{CANARY} hello"}]
@@ -61,7 +62,47 @@ def _calls(theirs: str, client: Any) -> list[str]:
     for _event in client.responses.create(model="gpt-4o", input=f"{CANARY} hello", stream=True):
         pass
     made += ["responses", "responses-stream"]
+    if theirs == "projects":  # its raw stream, its stream() helper and its Conversations wrappers
+        if _their_raw_streams():
+            raw = client.responses.with_raw_response.create(model="gpt-4o", input=f"{CANARY} hi", stream=True)
+            for _event in raw.parse():
+                pass
+            made.append("responses-raw-stream")
+        with client.responses.stream(model="gpt-4o", input=f"{CANARY} hello") as helper:
+            for _event in helper:
+                pass
+        conversation = client.conversations.create(metadata={"note": CANARY})
+        list(client.conversations.items.list(conversation.id))
+        made += ["responses-helper", "create_conversation", "list_conversation_items"]
+    made += asyncio.run(asyncio.wait_for(_async_calls(theirs, aclient), timeout=60))
     return made
+
+
+def _their_raw_streams() -> bool:
+    """Whether AIProjectInstrumentor keeps ``with_raw_response.create(stream=True)`` working: its
+    first 2.x releases wrap the raw response as if it were the stream (``.parse()`` is gone, with or
+    without us), later ones proxy it."""
+    from azure.ai.projects.telemetry import _responses_instrumentor
+
+    return hasattr(_responses_instrumentor, "_InstrumentedSyncRawResponse")
+
+
+async def _async_calls(theirs: str, aclient: Any) -> list[str]:
+    await aclient.responses.create(model="gpt-4o", input=f"{CANARY} hello")
+    async for _event in await aclient.responses.create(model="gpt-4o", input=f"{CANARY} hi", stream=True):
+        pass
+    made = ["async-responses", "async-responses-stream"]
+    if theirs == "projects":
+        async with aclient.responses.stream(model="gpt-4o", input=f"{CANARY} hello") as helper:
+            async for _event in helper:
+                pass
+        made.append("async-responses-helper")
+    return made
+
+
+def _operation(call: str) -> str:
+    """The span's operation category of a call: ``inference`` for every model call."""
+    return call if call.endswith("conversation_items") or call.endswith("conversation") else "inference"
 
 
 def _app(theirs: str, order: str) -> dict[str, Any]:
@@ -94,8 +135,9 @@ def _app(theirs: str, order: str) -> dict[str, Any]:
 
     with Simulator().start() as sim:
         client = openai.OpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0, timeout=30)
+        aclient = openai.AsyncOpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0, timeout=30)
         with trace.get_tracer("app").start_as_current_span("app request") as parent:
-            calls = _calls(theirs, client)
+            calls = _calls(theirs, client, aclient)
             app_trace = parent.get_span_context().trace_id
     assert instrumentor is not None
     instrumentor.uninstrument()
@@ -109,21 +151,24 @@ def _app(theirs: str, order: str) -> dict[str, Any]:
                 "attributes": dict(s.attributes or {}),
             }
         )
-    durations: list[list[Any]] = []
+    points: dict[str, list[list[Any]]] = {
+        "gen_ai.client.operation.duration": [],
+        "gen_ai.client.token.usage": [],
+    }
     data = reader.get_metrics_data()
     for rm in data.resource_metrics if data else []:
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                if metric.name == "gen_ai.client.operation.duration":
-                    for point in metric.data.data_points:
-                        durations.append(
-                            [sm.scope.name, point.attributes.get("gen_ai.operation.name"), point.count]
-                        )
+                for point in metric.data.data_points if metric.name in points else ():
+                    attrs = point.attributes
+                    operation, token_type = attrs.get("gen_ai.operation.name"), attrs.get("gen_ai.token.type")
+                    points[metric.name].append([sm.scope.name, operation, token_type, point.count])
     return {
         "calls": calls,
         "spans": spans,
         "app_trace": app_trace,
-        "durations": durations,
+        "durations": points["gen_ai.client.operation.duration"],
+        "tokens": points["gen_ai.client.token.usage"],
         "canary": CANARY in json.dumps(spans, default=str),
         "errors": [repr(e) for e in guard.recorded],
     }
@@ -149,19 +194,15 @@ def _run(theirs: str, order: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# AIProjectInstrumentor enabled after us wraps over ours, and does not make its span of a streamed
-# ``responses.create`` the current one: our wrapper cannot see it, so that call has two spans.
-# Workarounds (docs/attributes.md): enable assistant_telemetry after it, or turn its Responses
-# tracing off with its own switch (AZURE_TRACING_GEN_AI_INSTRUMENT_RESPONSES_API=false).
-_THEIR_STREAM_SPAN_NOT_CURRENT = pytest.mark.xfail(
-    strict=True, reason="AIProjectInstrumentor outer: its stream span is not current, ours cannot join it"
-)
 CASES = [
     ("genai-openai", "ours-first"),
     ("genai-openai", "theirs-first"),
-    pytest.param("projects", "ours-first", marks=_THEIR_STREAM_SPAN_NOT_CURRENT),
+    ("projects", "ours-first"),
     ("projects", "theirs-first"),
 ]
+# Calls whose outermost wrapper is theirs in either order: AIProjectInstrumentor wraps
+# ``responses.stream``, which we do not (its inner ``create`` is ours).
+THEIRS_ALWAYS = {"responses-helper", "async-responses-helper"}
 
 
 @pytest.mark.timeout(150)
@@ -170,20 +211,36 @@ def test_one_span_and_one_duration_point_per_model_call(theirs: str, order: str)
     result = _run(theirs, order)
     assert result["errors"] == [] and result["canary"] is False
     calls = result["calls"]
-    genai = [s for s in result["spans"] if s["attributes"].get("gen_ai.operation.name") in INFERENCE]
-    assert len(genai) == len(calls), [(s["scope"], s["name"]) for s in genai]
-    for span in genai:  # in the app's trace, with our ids, whoever owns it
+    ours_expected = [] if order == "ours-first" else [c for c in calls if c not in THEIRS_ALWAYS]
+    operations = {_operation(call) for call in calls}
+    spans = [
+        s for s in result["spans"] if _category(s["attributes"].get("gen_ai.operation.name")) in operations
+    ]
+    for operation in operations:  # one span per call, whoever owns it; ours only where we are outer
+        mine = [s for s in spans if _category(s["attributes"]["gen_ai.operation.name"]) == operation]
+        assert len(mine) == sum(_operation(c) == operation for c in calls), [
+            (s["scope"], s["name"]) for s in mine
+        ]
+        owned = [s for s in mine if s["scope"] == OURS]
+        assert len(owned) == sum(_operation(c) == operation for c in ours_expected), operation
+    for span in spans:  # in the app's trace, with our ids, whoever owns it
         assert span["trace"] == result["app_trace"]
         assert span["attributes"]["assistant_telemetry.request_id"].startswith("req_")
-        assert span["attributes"]["gen_ai.response.id"]
-    owners = {s["scope"] for s in genai}
-    if order == "ours-first":  # they wrapped over us: theirs is outer and owns the spans
-        assert OURS not in owners
-    else:  # we wrapped over them: ours, theirs stepped over
-        assert owners == {OURS}
-    durations = [d for d in result["durations"] if d[1] in INFERENCE]
-    assert sum(d[2] for d in durations) == len(calls)  # one point per call, by the span's owner
-    assert {d[0] for d in durations} == owners
+        if _category(span["attributes"]["gen_ai.operation.name"]) == "inference":
+            assert span["attributes"]["gen_ai.response.id"]
+    durations = [d for d in result["durations"] if _category(d[1]) in operations]
+    assert sum(d[3] for d in durations) == len(calls)  # one point per call, by the span's owner
+    assert sum(d[3] for d in durations if d[0] == OURS) == len(ours_expected)
+    # tokens: ours once per model call we own, none for a call whose span is theirs (they record
+    # theirs; AIProjectInstrumentor 2.10 records a streamed call's twice, without us too)
+    our_inputs = [t for t in result["tokens"] if t[0] == OURS and t[2] == "input"]
+    assert sum(t[3] for t in our_inputs) == sum(_operation(c) == "inference" for c in ours_expected)
+    theirs_inputs = [t for t in result["tokens"] if t[0] != OURS and t[2] == "input"]
+    assert len(theirs_inputs) > 0 if len(ours_expected) < len(calls) else not theirs_inputs
+
+
+def _category(operation: Any) -> str | None:
+    return "inference" if operation in INFERENCE else operation
 
 
 if __name__ == "__main__":

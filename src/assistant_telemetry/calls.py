@@ -647,7 +647,7 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         attrs[sc.OPERATION_NAME] = operation
         theirs = their_span(spec.operation) if lifecycle is None else None
         if theirs is not None:  # another instrumentation's span for this very call: we are its guest
-            host = Guest if owner_records_metrics(spec.operation) else CountingGuest
+            host = Guest if owner_records_metrics(spec.operation, theirs) else CountingGuest
             call: Call = host(active, spec, theirs, attrs)
             call.pending = dict(attrs)
         else:

@@ -4,8 +4,8 @@
 #   bash tests/compat/run.sh              # every environment below
 #   bash tests/compat/run.sh openai1      # one of them
 #
-# .venv-compat/<name> gets the project with its test extras and one pin: the newest openai 1.x,
-# the newest openai 2.x, the oldest azure-ai-agents the `agents` extra allows. Venvs are reused
+# .venv-compat/<name> gets the project with its extras and its pins (envs.sh): the newest openai 1.x,
+# the newest openai 2.x, the oldest azure-ai-agents, azure-ai-projects and agent stacks the extras allow. Venvs are reused
 # while pyproject.toml and the pin are unchanged. The environments run concurrently. The client-facing tests (SURFACE_TESTS) run here;
 # the rest runs once, in the main venv. Exit status: non-zero if any environment fails.
 set -uo pipefail
@@ -18,8 +18,9 @@ cd "$ROOT"
 source "$ROOT/tests/compat/envs.sh"
 if [ "$#" -gt 0 ]; then ORDER=("$@"); fi
 
-setup() {  # name pin
-  local venv=".venv-compat/$1" stamp extras="${EXTRAS[$1]:-test}"
+setup() {  # name pins (space separated)
+  local venv=".venv-compat/$1" stamp extras="${EXTRAS[$1]:-test}" pins
+  read -r -a pins <<< "$2"
   stamp="$(cat pyproject.toml "requirements/compat-$1.txt" | sha256sum | cut -c1-16) $2 $extras"
   if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$stamp" ]; then
     return 0
@@ -28,7 +29,7 @@ setup() {  # name pin
   "$PY" -m venv "$venv" &&
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "requirements/compat-$1.txt" \
-      -e ".[$extras]" "$2" &&
+      -e ".[$extras]" "${pins[@]}" &&
     echo "$stamp" > "$venv/.installed"
 }
 
@@ -49,7 +50,7 @@ one() {  # name: set up its venv and run the surface tests there; exit status 0,
     echo "=== compat $name: could not install $pin"
     return 2
   fi
-  ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|azure-ai-agents|azure-ai-projects|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
+  ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|openai-agents|agent-framework-(core|openai)|azure-ai-agents|azure-ai-projects|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
   # The client-facing surfaces (every wrapped method, helpers, streams, privacy), not the whole
   # suite: dashboards, CLI and exporters do not depend on the client library's version.
   local tests=("${SURFACE_TESTS[@]}")

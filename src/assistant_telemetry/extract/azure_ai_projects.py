@@ -15,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import os
 from typing import Any
-from urllib.parse import urlsplit
 
 from .. import semconv as sc
 from ..config import Settings
@@ -130,11 +129,3 @@ def _arm_id(project: str, account: str | None) -> str | None:
                 continue
         return arm_id.rstrip("/")
     return None
-
-
-def url_project_attributes(url: Any) -> dict[str, Any]:
-    """``project_attributes`` of a URL string (azure-core requests carry theirs as one)."""
-    if not isinstance(url, str):
-        return {}
-    parts = urlsplit(url)
-    return project_attributes(parts.hostname, parts.path)

@@ -21,26 +21,14 @@ Where this SDK differs from openai, and what that means here:
 
 from __future__ import annotations
 
-import importlib
-import itertools
 import logging
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
-import wrapt
-
-from .. import runtime
 from .. import semconv as sc
-from ..calls import Active, fail, finish, start
-from ..coexistence import beneath
 from ..config import Settings
 from ..extract.assistants import object_attributes
-from ..extract.azure_ai_projects import project_keys
 from ..extract.fields import Attributes
-from ..extract.http import response_attributes
-from ..guard import internal_error
 from ..patching import Patcher, Target
 from ..spec import CALL, LIFECYCLE, LIST, Operation
 from ..wrappers import async_wrapper, sync_wrapper
@@ -51,6 +39,7 @@ from .azure_ai_agents_streams import (
     async_stream_wrapper,
     stream_source_hook,
 )
+from .azure_core import PipelineSeam, defining_class, paged_wrapper
 
 logger = logging.getLogger("assistant_telemetry")
 
@@ -59,23 +48,16 @@ _MODULES = {
     "AgentsClient": ("azure.ai.agents", "azure.ai.agents.aio"),
     "ops": ("azure.ai.agents.operations", "azure.ai.agents.aio.operations"),
 }
-_PIPELINE_HOOKS = (
-    ("azure.core.pipeline._base", "Pipeline", "run"),
-    ("azure.core.pipeline._base_async", "AsyncPipeline", "run"),
-)
-# The pipelines of agents clients seen by a span (weakly: a client's pipeline dies with it).
-_PIPELINES: weakref.WeakSet[Any] = weakref.WeakSet()
+PIPELINE = PipelineSeam()
 
 
 def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
     """Provider attributes; ``client`` is the SDK's ``PipelineClient``, remembered for the hook.
 
     The endpoint is not known here (the client keeps it elsewhere): server.address and
-    server.port come from the first request's URL (see ``pipeline_hook``).
+    server.port come from the first request's URL (``PipelineSeam``).
     """
-    pipeline = getattr(client, "_pipeline", None)
-    if pipeline is not None:
-        _PIPELINES.add(pipeline)
+    PIPELINE.remember(client)
     return {
         sc.PROVIDER_NAME: sc.PROVIDER_AZURE_AI_AGENTS,
         sc.SYSTEM: sc.SYSTEM_AZURE_AI_AGENTS,
@@ -162,232 +144,12 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
-# --- lists: the first page fetch is the span ---------------------------------------------------
-
-
-def _page(items: list[Any]) -> dict[str, Any]:
-    """The first page as the Assistants list shape the extractors read (``has_more`` unknown)."""
-    return {"object": "list", "data": items}
-
-
-class _ItemPagedProxy(wrapt.ObjectProxy):
-    """An ``ItemPaged``: starting to iterate it fetches the first page inside one span."""
-
-    def __init__(self, paged: Any, call_args: tuple[Any, ...]):
-        super().__init__(paged)
-        self._self_call_args = call_args
-        self._self_items: Iterator[Any] | None = None
-
-    def __iter__(self) -> Iterator[Any]:
-        return self
-
-    def __next__(self) -> Any:
-        if self._self_items is None:
-            self._self_items = self._self_first_page()
-        return next(self._self_items)
-
-    def _self_first_page(self) -> Iterator[Any]:
-        pages = _pages(self.__wrapped__)
-        call: Active | None = start(*self._self_call_args)
-        if pages is None:
-            return self._self_first_item(call)
-        if call is None:
-            return itertools.chain.from_iterable(pages)
-        try:
-            first = list(next(pages, ()))
-        except BaseException as error:
-            fail(call, error)
-            raise
-        finish(call, _page(first))
-        return itertools.chain(first, itertools.chain.from_iterable(pages))
-
-    def _self_first_item(self, call: Active | None) -> Iterator[Any]:
-        """A pager without pages (another instrumentation's wrapper): the span fetches one item."""
-        items = iter(self.__wrapped__)
-        if call is None:
-            return items
-        try:
-            first = list(itertools.islice(items, 1))
-        except BaseException as error:
-            fail(call, error)
-            raise
-        finish(call, None)
-        return itertools.chain(first, items)
-
-
-class _AsyncItemPagedProxy(wrapt.ObjectProxy):
-    """An ``AsyncItemPaged``: ``async for`` fetches the first page inside one span."""
-
-    def __init__(self, paged: Any, call_args: tuple[Any, ...]):
-        super().__init__(paged)
-        self._self_call_args = call_args
-        self._self_items: AsyncIterator[Any] | None = None
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self
-
-    async def __anext__(self) -> Any:
-        if self._self_items is None:
-            self._self_items = await self._self_first_page()
-        return await self._self_items.__anext__()
-
-    async def _self_first_page(self) -> AsyncIterator[Any]:
-        pages = _pages(self.__wrapped__)
-        call: Active | None = start(*self._self_call_args)
-        if pages is None:
-            return await self._self_first_item(call)
-        if call is None:
-            return _chain([], pages)
-        try:
-            first = [item async for item in await pages.__anext__()]
-        except StopAsyncIteration:
-            first = []
-        except BaseException as error:
-            fail(call, error)
-            raise
-        finish(call, _page(first))
-        return _chain(first, pages)
-
-    async def _self_first_item(self, call: Active | None) -> AsyncIterator[Any]:
-        items = self.__wrapped__.__aiter__()
-        if call is None:
-            return items
-        try:
-            first = [await items.__anext__()]
-        except StopAsyncIteration:
-            first = []
-        except BaseException as error:
-            fail(call, error)
-            raise
-        finish(call, None)
-        return _chain(first, None, items)
-
-
-def _pages(paged: Any) -> Any:
-    """The pager's page iterator; None when ``by_page`` cannot build one.
-
-    Azure's own ``AIAgentsInstrumentor`` returns ``ItemPaged`` subclasses that delegate
-    iteration but inherit a ``by_page`` without the SDK's arguments: iterate those by item.
-    Building the page iterator makes no request.
-    """
-    try:
-        return paged.by_page()
-    except Exception:
-        return None
-
-
-async def _chain(first: list[Any], pages: Any, items: Any = None) -> AsyncIterator[Any]:
-    for item in first:
-        yield item
-    if pages is not None:
-        async for page in pages:
-            async for item in page:
-                yield item
-    if items is not None:
-        async for item in items:
-            yield item
-
-
-def _paged_wrapper(spec: Operation, proxy: type[_ItemPagedProxy] | type[_AsyncItemPagedProxy]) -> Any:
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if runtime.ACTIVE is None:
-            return wrapped(*args, **kwargs)
-        # Ours owns the listing's span: AIAgentsInstrumentor's pager beneath ours is stepped over
-        # (coexistence.py), or its own span would open on iteration beside ours.
-        paged = beneath(wrapped, instance)(*args, **kwargs)
-        return proxy(paged, (spec, instance, args, kwargs))
-
-    return wrapper
-
-
-# --- the HTTP seam: azure-core's pipeline --------------------------------------------------------
-
-
-def _our_call(pipeline: Any) -> Any:
-    call = runtime.CURRENT_CALL.get()
-    if call is None or pipeline not in _PIPELINES:
-        return None
-    return call
-
-
-def _read_request(call: Any, request: Any) -> None:
-    """Host and port of the request (the endpoint), known before any response."""
-    try:
-        url = urlsplit(getattr(request, "url", "") or "")
-        host = url.hostname
-        if host:
-            port = url.port or (443 if url.scheme == "https" else 80)
-            call.annotate({sc.SERVER_ADDRESS: host, sc.SERVER_HOST: host, sc.SERVER_PORT: port})
-        call.annotate(project_keys(host, url.path))  # a project endpoint: the Foundry portal's keys
-    except Exception as error:
-        internal_error(error, "headers")
-
-
-def _read_response(call: Any, pipeline_response: Any) -> None:
-    """Status, request ids, region, rate limits, api-version and retries of the final response."""
-    if not call.recording:
-        return
-    try:
-        attrs: dict[str, Any] = {}
-        response_attributes(getattr(pipeline_response, "http_response", None), attrs)
-        context = getattr(pipeline_response, "context", None)
-        history = context.get("history") if context is not None else None
-        if isinstance(history, list) and history:
-            attrs[sc.RETRIES] = len(history)
-        call.annotate(attrs)
-    except Exception as error:
-        internal_error(error, "headers")
-
-
-def _request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return args[0] if args else kwargs.get("request")
-
-
-def pipeline_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Wraps azure-core's ``Pipeline.run``: every request of an agents client, and its response."""
-    call = _our_call(instance)
-    if call is None:
-        return wrapped(*args, **kwargs)
-    _read_request(call, _request_of(args, kwargs))
-    response = wrapped(*args, **kwargs)
-    _read_response(call, response)
-    return response
-
-
-async def async_pipeline_hook(
-    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    call = _our_call(instance)
-    if call is None:
-        return await wrapped(*args, **kwargs)
-    _read_request(call, _request_of(args, kwargs))
-    response = await wrapped(*args, **kwargs)
-    _read_response(call, response)
-    return response
-
-
 # --- targets ---------------------------------------------------------------------------------------
-
-
-def _defining_class(module: str, owner: str, method: str, depth: int = 0) -> tuple[str, str] | None:
-    """The class in the public class's MRO whose ``__dict__`` holds ``method`` (what a call hits);
-    ``depth=1``: the next one, which ``super().method`` reaches (the generated method a hand-written
-    one calls)."""
-    try:
-        public = getattr(importlib.import_module(module), owner)
-    except (ImportError, AttributeError) as error:
-        logger.debug("assistant_telemetry: skipping %s.%s: %s", module, owner, error)
-        return None
-    classes = [cls for cls in public.__mro__ if method in cls.__dict__]
-    if len(classes) > depth:
-        return classes[depth].__module__, classes[depth].__name__
-    logger.debug("assistant_telemetry: skipping %s.%s.%s: not found", module, owner, method)
-    return None
 
 
 def _wrapper(op: Operation, asynchronous: bool) -> Any:
     if op.kind == LIST:
-        return _paged_wrapper(op, _AsyncItemPagedProxy if asynchronous else _ItemPagedProxy)
+        return paged_wrapper(op, asynchronous)
     if asynchronous:
         return async_stream_wrapper(op) if op.stream is not None else async_wrapper(op)
     return sync_wrapper(op)
@@ -397,19 +159,16 @@ def targets() -> Iterator[Target]:
     for op in OPERATIONS:
         modules = _MODULES["AgentsClient" if op.owner == "AgentsClient" else "ops"]
         for module, asynchronous in zip(modules, (False, True), strict=True):
-            found = _defining_class(module, op.owner, op.method)
+            found = defining_class(module, op.owner, op.method)
             if found is not None:
                 yield Target(*found, op.method, _wrapper(op, asynchronous))
     hooks = (stream_source_hook, async_stream_source_hook)
     for owner, method in STREAM_SOURCES:
         for module, hook in zip(_MODULES["ops"], hooks, strict=True):
-            found = _defining_class(module, owner, method, depth=1)
+            found = defining_class(module, owner, method, depth=1)
             if found is not None:
                 yield Target(*found, method, hook)
-    for (module, owner, method), hook in zip(
-        _PIPELINE_HOOKS, (pipeline_hook, async_pipeline_hook), strict=True
-    ):
-        yield Target(module, owner, method, hook)
+    yield from PIPELINE.targets()
 
 
 PATCHER = Patcher("azure.ai.agents", targets)

@@ -18,50 +18,28 @@ is stepped over (it keeps the original as ``_original``), so only our span exist
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-
-from .. import runtime
 from .. import semconv as sc
-from ..calls import Call, fail, finish, start
 from ..config import Settings
-from ..extract.azure_ai_projects import result_attributes, url_project_attributes
-from ..extract.http import response_attributes
-from ..extract.requests import request_attributes
-from ..guard import internal_error
+from ..extract.azure_ai_projects import result_attributes
 from ..patching import Patcher, Target
 from ..spec import CALL, LIST, Operation
-from ..wrappers import Wrapper
-from .azure_ai_agents import (
-    _AsyncItemPagedProxy,
-    _defining_class,
-    _ItemPagedProxy,
-    _paged_wrapper,
-    _read_request,
-)
+from ..wrappers import async_wrapper, sync_wrapper
+from .azure_core import PipelineSeam, defining_class, paged_wrapper
 
 _MODULES = ("azure.ai.projects.operations", "azure.ai.projects.aio.operations")
-_PIPELINE_HOOKS = (
-    ("azure.core.pipeline._base", "Pipeline", "run"),
-    ("azure.core.pipeline._base_async", "AsyncPipeline", "run"),
-)
-# The pipelines of projects clients seen by a span (weakly: a client's pipeline dies with it).
-_PIPELINES: weakref.WeakSet[Any] = weakref.WeakSet()
+PIPELINE = PipelineSeam()
 
 
 def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
     """Provider attributes; ``client`` is the SDK's ``PipelineClient`` (its pipeline is remembered).
 
     The endpoint is a template here (``{endpoint}``): project, server address and port come from
-    the first request's URL (``pipeline_hook``).
+    the first request's URL (``PipelineSeam``).
     """
-    pipeline = getattr(client, "_pipeline", None)
-    if pipeline is not None:
-        _PIPELINES.add(pipeline)
+    PIPELINE.remember(client)
     return {
         sc.PROVIDER_NAME: sc.PROVIDER_MICROSOFT_FOUNDRY,
         sc.SYSTEM: sc.SYSTEM_AZURE_AI_AGENTS,
@@ -102,183 +80,22 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
-# --- coexistence with AIProjectInstrumentor ------------------------------------------------------
-
-
-class _Guest(Call):
-    """Our reading of a call whose span is another instrumentation's: attributes go onto that span
-    (when we finish, before it ends), our metrics are recorded; that span is never ended by us."""
-
-    __slots__ = ()
-
-    def end(self) -> None:
-        if self.pending:
-            self.span.set_attributes(self.runtime.names.attributes(self.pending))
-            self.pending = {}
-        self._record_metrics()
-
-    def fail(self, error_type: str) -> None:
-        pass  # theirs records the exception on its span
-
-
-def _their_span(operation: str) -> trace.Span | None:
-    """The current span when it is AIProjectInstrumentor's for this operation (recording, ours not)."""
-    span = trace.get_current_span()
-    attrs = getattr(span, "attributes", None)
-    if not span.is_recording() or not attrs or runtime.CURRENT_CALL.get() is not None:
-        return None
-    if (
-        attrs.get(sc.OPERATION_NAME) == operation
-        and attrs.get(sc.PROVIDER_NAME) == sc.PROVIDER_MICROSOFT_FOUNDRY
-    ):
-        return span
-    return None
-
-
-def _guest(spec: Operation, span: trace.Span, instance: Any, args: Any, kwargs: Any) -> Call | None:
-    """``calls.start`` without a span of our own: the same attributes, destined for theirs."""
-    active = runtime.ACTIVE
-    if active is None or not is_instrumentation_enabled():
-        return None
-    try:
-        attrs = spec.client(getattr(instance, "_client", None), active.settings)
-        attrs[sc.OPERATION_NAME] = spec.operation
-        guest = _Guest(active, spec, span, attrs)
-        guest.pending = dict(attrs)
-    except Exception as error:
-        internal_error(error, "start")
-        return None
-    try:
-        guest.annotate(request_attributes(spec.positional, args, kwargs, active.settings))
-    except Exception as error:
-        internal_error(error, "request")
-    return guest
-
-
-def _stepped_over(wrapped: Any) -> Any:
-    """AIProjectInstrumentor's wrapper keeps the SDK's method as ``_original``: call that."""
-    original = getattr(wrapped, "_original", None)
-    return original if callable(original) and runtime.ACTIVE is not None else None
-
-
-def _call_wrapper(spec: Operation, asynchronous: bool) -> Wrapper:
-    def opened(instance: Any, args: Any, kwargs: Any) -> Any:
-        theirs = _their_span(spec.operation)
-        if theirs is not None:
-            return _guest(spec, theirs, instance, args, kwargs)
-        return start(spec, instance, args, kwargs)
-
-    def sync(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        target = _bound(_stepped_over(wrapped), instance) or wrapped
-        call = opened(instance, args, kwargs)
-        if call is None:
-            return target(*args, **kwargs)
-        try:
-            result = target(*args, **kwargs)
-        except BaseException as error:
-            fail(call, error)
-            raise
-        finish(call, result)
-        return result
-
-    async def asynchronous_(
-        wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        target = _bound(_stepped_over(wrapped), instance) or wrapped
-        call = opened(instance, args, kwargs)
-        if call is None:
-            return await target(*args, **kwargs)
-        try:
-            result = await target(*args, **kwargs)
-        except BaseException as error:
-            fail(call, error)
-            raise
-        finish(call, result)
-        return result
-
-    return asynchronous_ if asynchronous else sync
-
-
-def _bound(function: Any, instance: Any) -> Any:
-    """Their wrapper was a plain function on the class: its original wants ``self`` first."""
-    if function is None:
-        return None
-    return function.__get__(instance, type(instance)) if hasattr(function, "__get__") else function
-
-
-# --- the HTTP seam: azure-core's pipeline --------------------------------------------------------
-
-
-def _our_call(pipeline: Any) -> Any:
-    call = runtime.CURRENT_CALL.get()
-    if call is None or pipeline not in _PIPELINES:
-        return None
-    return call
-
-
-def _read(call: Any, request: Any, pipeline_response: Any) -> None:
-    if not call.recording:
-        return
-    try:
-        attrs: dict[str, Any] = url_project_attributes(getattr(request, "url", None))
-        response_attributes(getattr(pipeline_response, "http_response", None), attrs)
-        context = getattr(pipeline_response, "context", None)
-        history = context.get("history") if context is not None else None
-        if isinstance(history, list) and history:
-            attrs[sc.RETRIES] = len(history)
-        call.annotate(attrs)
-    except Exception as error:
-        internal_error(error, "headers")
-
-
-def _request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return args[0] if args else kwargs.get("request")
-
-
-def pipeline_hook(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Wraps azure-core's ``Pipeline.run``: every request of a projects client, and its response."""
-    call = _our_call(instance)
-    if call is None:
-        return wrapped(*args, **kwargs)
-    request = _request_of(args, kwargs)
-    _read_request(call, request)
-    response = wrapped(*args, **kwargs)
-    _read(call, request, response)
-    return response
-
-
-async def async_pipeline_hook(
-    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    call = _our_call(instance)
-    if call is None:
-        return await wrapped(*args, **kwargs)
-    request = _request_of(args, kwargs)
-    _read_request(call, request)
-    response = await wrapped(*args, **kwargs)
-    _read(call, request, response)
-    return response
-
-
 # --- targets ---------------------------------------------------------------------------------------
 
 
 def _wrapper(op: Operation, asynchronous: bool) -> Any:
     if op.kind == LIST:
-        return _paged_wrapper(op, _AsyncItemPagedProxy if asynchronous else _ItemPagedProxy)
-    return _call_wrapper(op, asynchronous)
+        return paged_wrapper(op, asynchronous)
+    return async_wrapper(op) if asynchronous else sync_wrapper(op)
 
 
 def targets() -> Iterator[Target]:
     for op in OPERATIONS:
         for module, asynchronous in zip(_MODULES, (False, True), strict=True):
-            found = _defining_class(module, op.owner, op.method)
+            found = defining_class(module, op.owner, op.method)
             if found is not None:
                 yield Target(*found, op.method, _wrapper(op, asynchronous))
-    for (module, owner, method), hook in zip(
-        _PIPELINE_HOOKS, (pipeline_hook, async_pipeline_hook), strict=True
-    ):
-        yield Target(module, owner, method, hook)
+    yield from PIPELINE.targets()
 
 
 PATCHER = Patcher("azure.ai.projects", targets)
