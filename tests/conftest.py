@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import assistant_telemetry
 from assistant_telemetry import guard
+from assistant_telemetry import semconv as sc
 from assistant_telemetry.simulator import Simulator
 
 
@@ -37,6 +38,22 @@ class Telemetry:
     def one(self, name: str) -> ReadableSpan:
         found = self.named(name)
         assert len(found) == 1, f"expected one {name!r} span, got {[s.name for s in self.spans]}"
+        return found[0]
+
+    def runs(self, driver: str | None = None, kind: str = sc.EXECUTION_KIND_RUN) -> list[ReadableSpan]:
+        """The invoke_agent spans of executions of ``kind`` (Assistants / Agent Service runs), of one
+        ``driver`` (helper, stream, poll, request) if given."""
+        return [
+            s
+            for s in self.spans
+            if (attrs := s.attributes or {}).get(sc.OPERATION_NAME) == sc.OP_INVOKE_AGENT
+            and attrs.get(sc.EXECUTION_KIND) == kind
+            and (driver is None or attrs.get(sc.EXECUTION_DRIVER) == driver)
+        ]
+
+    def one_run(self, driver: str | None = None, kind: str = sc.EXECUTION_KIND_RUN) -> ReadableSpan:
+        found = self.runs(driver, kind)
+        assert len(found) == 1, f"expected one invoke_agent {kind} span, got {[s.name for s in self.spans]}"
         return found[0]
 
     def metric_points(self, name: str) -> list[Any]:

@@ -129,12 +129,16 @@ def scenario() -> Scenario:
     return Scenario(ids=ids, envelopes=envelopes, tables=app_insights_tables(envelopes))
 
 
-@functools.lru_cache(maxsize=1)
-def prometheus_exposition() -> str:
-    """The scenario's metrics as opentelemetry-exporter-prometheus exposes them for scraping."""
+@functools.lru_cache(maxsize=3)
+def prometheus_exposition(mode: str | None = None) -> str:
+    """The scenario's metrics as opentelemetry-exporter-prometheus exposes them for scraping, in the
+    default semconv mode or ``mode`` (OTEL_SEMCONV_STABILITY_OPT_IN, e.g. gen_ai_latest_experimental)."""
+    env = _clean_env() | {"OTEL_SERVICE_NAME": SERVICE}
+    if mode is not None:
+        env["OTEL_SEMCONV_STABILITY_OPT_IN"] = mode
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "metrics.prom"
-        _run(_clean_env() | {"OTEL_SERVICE_NAME": SERVICE}, "--prometheus", str(target))
+        _run(env, "--prometheus", str(target))
         return target.read_text()
 
 

@@ -74,7 +74,16 @@ async def conversation(client: Any) -> tuple[str, str]:
 
 
 def stream_span(telemetry: Telemetry) -> Any:
-    (span,) = [s for s in telemetry.named("process_thread_run") if sc.STREAM_OUTCOME in (s.attributes or {})]
+    """runs.stream's span: the run's invoke_agent span, driven as a stream."""
+    (span,) = [
+        s
+        for s in telemetry.spans
+        if sc.STREAM_OUTCOME in (s.attributes or {})
+        and s.attributes[sc.OPERATION_NAME] != sc.OP_SUBMIT_TOOL_OUTPUTS
+    ]
+    assert span.attributes[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT
+    assert span.attributes[sc.EXECUTION_DRIVER] == sc.DRIVER_STREAM
+    assert span.name.startswith("invoke_agent asst_")  # no run read yet: the agent id of the request
     return span
 
 
@@ -105,7 +114,7 @@ def test_run_stream_span_reads_the_run_to_its_end(
         agent_id, thread_id = await conversation(client)
         sim.next_run_outcome(outcome)
         stream = await resolve(client.runs.stream(thread_id, agent_id=agent_id))
-        assert not telemetry.named("process_thread_run")  # open while the app has not read it
+        assert not telemetry.spans[3:]  # the stream's span is open while the app has not read it
         return await read_stream(stream, keep)
 
     names = drive(sim, flavour, scenario)
@@ -127,7 +136,11 @@ def test_run_stream_span_reads_the_run_to_its_end(
     assert 0 < attrs[sc.STREAM_TIME_TO_FIRST_EVENT] <= duration
     changes = statuses(span)
     assert changes[0] == "queued" and changes[-1] == status and len(changes) == len(set(changes))
-    assert span.status.status_code.name != "ERROR"
+    if status == "completed":
+        assert span.status.status_code.name == "UNSET" and sc.FAILURE_CLASS not in attrs
+    else:  # an agent invocation that did not complete failed
+        assert span.status.status_code.name == "ERROR"
+        assert attrs[sc.FAILURE_CLASS] == (error_code or incomplete_reason or status)
     (finished,) = telemetry.metric_points(sc.METRIC_EXECUTIONS)  # the run, counted once
     assert finished.value == 1 and finished.attributes[sc.EXECUTION_STATUS] == status
 
@@ -140,7 +153,7 @@ def test_run_stream_span_reads_the_run_to_its_end(
     assert (attrs[sc.USAGE_INPUT_TOKENS], attrs[sc.USAGE_OUTPUT_TOKENS]) == (120, output_tokens)
     (output_point,) = token_points(telemetry, "output")  # counted once, by the stream's span
     assert output_point.sum == output_tokens
-    assert output_point.attributes[sc.OPERATION_NAME] == "process_thread_run"
+    assert output_point.attributes[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT
     step_events = [e.attributes for e in span.events if e.name == sc.EVENT_RUN_STEP]
     assert step_events[-1][sc.MESSAGE_ID] == messages[-1].id  # the step links run -> message
     assert attrs[sc.RUN_STEP_IDS] == (step_events[-1][sc.RUN_STEP_ID],)
@@ -226,7 +239,7 @@ def test_a_stream_dropped_unread_ends_its_span(telemetry: Telemetry, sim: Any, f
         agent_id, thread_id = await conversation(client)
         stream = await resolve(client.runs.stream(thread_id, agent_id=agent_id))
         gc.collect()
-        assert not telemetry.named("process_thread_run")  # alive while the stream is
+        assert not telemetry.spans[3:]  # the stream's span is alive while the stream is
         del stream
         gc.collect()
 

@@ -113,7 +113,8 @@ def test_chat_rows_keep_deployment_region_ids_and_filter_results(rows: dict[str,
 
 def test_agents_rows(rows: dict[str, Any]) -> None:
     agents = [r for r in rows["dependencies"] if r["type"] == "GenAI | az.ai.agents"]
-    assert [r["name"] for r in agents] == ["create_agent", "create_thread", "process_thread_run"]
+    assert [r["name"].split(" ")[0] for r in agents] == ["create_agent", "create_thread", "invoke_agent"]
+    assert agents[-1]["name"] == "invoke_agent " + agents[-1]["customDimensions"][sc.AGENT_ID]  # no name
     for row in agents:
         dims = row["customDimensions"]
         assert dims[sc.PROVIDER_NAME] == "azure.ai.agents" and row["target"] == "az.ai.agents"
@@ -141,7 +142,7 @@ def test_metric_rows_carry_deployment_and_failure_class(rows: dict[str, Any]) ->
         for r in durations
         if (d := r["customDimensions"]).get(sc.PROVIDER_NAME) == "azure.ai.agents"
     }
-    assert agents == {"create_agent", "create_thread", "process_thread_run"}
+    assert agents == {"create_agent", "create_thread", sc.OP_INVOKE_AGENT}
     for row in durations:  # never ids in metric dimensions
         assert not any(
             key in row["customDimensions"] for key in (sc.RESPONSE_ID, sc.THREAD_ID, sc.REQUEST_ID)

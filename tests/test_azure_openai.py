@@ -294,7 +294,7 @@ def test_assistants_run_and_message_blocked_by_the_filter(
     assert run.incomplete_details.reason == "content_filter"
     reply = azure_client.beta.threads.messages.list(thread.id, run_id=run.id).data[0]
     azure_client.beta.threads.messages.retrieve(reply.id, thread_id=thread.id)
-    helper = telemetry.one("process_thread_run").attributes
+    helper = telemetry.one_run(sc.DRIVER_HELPER).attributes
     assert helper[sc.RUN_INCOMPLETE_REASON] == "content_filter"
     assert helper[sc.CONTENT_FILTER_OUTCOME] == "blocked_output"
     assert helper[sc.AZURE_DEPLOYMENT] == DEPLOYMENT

@@ -232,7 +232,8 @@ def test_the_guarded_run_still_carries_every_library(guarded: Exported) -> None:
     scopes = {span["scope"] for span in guarded.otlp_spans}
     assert {OPENINFERENCE, OPENLLMETRY, "assistant_telemetry", "shop.app"} <= scopes
     ours = [s for s in guarded.otlp_spans if s["scope"] == "assistant_telemetry"]
-    assert {"create_message", "submit_tool_outputs", "process_thread_run"} <= {s["name"] for s in ours}
+    operations = {s["attributes"].get(sc.OPERATION_NAME) for s in ours}
+    assert {"create_message", "submit_tool_outputs", sc.OP_INVOKE_AGENT} <= operations
     assert all(sc.CONTENT_GUARD_REMOVED not in s["attributes"] for s in ours)  # ours had nothing to remove
     events = {log["event_name"] for log in guarded.otlp_logs}
     assert {"gen_ai.user.message", "gen_ai.choice", "gen_ai.client.inference.operation.details"} <= events

@@ -19,6 +19,7 @@ import pytest
 
 import dashboard_data
 import dashboard_tools as tools
+from assistant_telemetry import semconv as sc
 
 sys.path.insert(0, str(Path(__file__).parent / "apps"))
 from dashboard_scenario import DUPLICATE_KEY, EXPECTED, LONG_THREAD_MESSAGES, MINI, PROD
@@ -96,10 +97,8 @@ def test_health_calls(con: Any, workbook: dict[str, str], window: tuple[str, str
         "create_agent": (2, 0),
         "create_thread": (EXPECTED["threads"], 0),
         "create_message": (21, 1),  # 2 + 1 + 1 blocked + 1 + 2 (the duplicate) + 1 + 1 + 12
-        "process_thread_run": (
-            7,
-            0,
-        ),  # every create_and_poll; a run that fails is an outcome, not a failed call
+        # every create_and_poll: the failed run and the one the filter cut are failed invocations
+        "invoke_agent": (7, 2),
         "start_thread_run": (1, 0),
         "list_messages": (6, 0),
         "list_thread_runs": (1, 1),
@@ -113,7 +112,7 @@ def test_health_calls_filters(con: Any, workbook: dict[str, str], window: tuple[
     same = rows(con, workbook, window, "health-calls", Service=f"'{EXPECTED['service']}'")
     assert sum(r["calls"] for r in same) == 49
     mini = rows(con, workbook, window, "health-calls", Deployment=f"'{MINI}'")
-    assert {r["operation"]: r["calls"] for r in mini} == {"create_agent": 1, "process_thread_run": 2}
+    assert {r["operation"]: r["calls"] for r in mini} == {"create_agent": 1, "invoke_agent": 2}
     model = rows(con, workbook, window, "health-calls", Model="'gpt-4o'")
     assert {r["operation"]: r["calls"] for r in model} == {"chat": 2}  # the model the deployment serves
 
@@ -125,6 +124,9 @@ def test_health_failures_by_class(con: Any, workbook: dict[str, str], window: tu
     } == {
         ("content_filter", "create_message", "400", "content_filter", 1),
         ("rate_limited", "list_thread_runs", "429", "rate_limit_exceeded", 1),
+        # runs that did not complete: their invoke_agent spans failed (the calls answered 200)
+        ("content_filter", "invoke_agent", "200", "", 1),
+        ("server_error", "invoke_agent", "200", "", 1),
     }
 
 
@@ -142,13 +144,17 @@ def test_health_failures_over_time(con: Any, workbook: dict[str, str], window: t
 def test_health_latency(
     con: Any, workbook: dict[str, str], window: tuple[str, str], data: dashboard_data.Scenario
 ) -> None:
-    got = by(rows(con, workbook, window, "health-latency"), "operation", "deployment")
-    assert got[("process_thread_run", PROD)]["calls"] == 5 and got[("process_thread_run", MINI)]["calls"] == 2
-    assert got[("create_message", "")]["calls"] == 21
+    got = by(rows(con, workbook, window, "health-latency"), "operation", "driver", "deployment")
+    helper = sc.DRIVER_HELPER  # create_and_poll: from the run's create to its end
+    assert (
+        got[("invoke_agent", helper, PROD)]["calls"] == 5
+        and got[("invoke_agent", helper, MINI)]["calls"] == 2
+    )
+    assert got[("create_message", "", "")]["calls"] == 21
     for r in got.values():
         assert 0 < r["p50Ms"] <= r["p95Ms"] <= r["p99Ms"] <= r["maxMs"]
     ours = [d for d in data.tables["dependencies"] if d["name"] == "create_message"]
-    assert got[("create_message", "")]["maxMs"] == max(d["duration"] for d in ours)
+    assert got[("create_message", "", "")]["maxMs"] == max(d["duration"] for d in ours)
 
 
 def test_health_throttling(con: Any, workbook: dict[str, str], window: tuple[str, str]) -> None:
@@ -215,8 +221,8 @@ def test_runs_tokens(con: Any, workbook: dict[str, str], window: tuple[str, str]
     }
     # The simulator's usage: 120 in / 11 out per answered run (3 out when cut), 17 / 7 per chat.
     assert got == {
-        (PROD, PROD, "process_thread_run"): (4, 3 * 120 + 120, 3 * 11 + 3),  # the failed run used none
-        (MINI, MINI, "process_thread_run"): (2, 2 * 120, 2 * 11),
+        (PROD, PROD, "invoke_agent"): (4, 3 * 120 + 120, 3 * 11 + 3),  # the failed run used none
+        (MINI, MINI, "invoke_agent"): (2, 2 * 120, 2 * 11),
         (PROD, "gpt-4o", "chat"): (2, 2 * 17, 2 * 7),
     }
 
@@ -265,7 +271,7 @@ def test_safety_blocked(con: Any, workbook: dict[str, str], window: tuple[str, s
     assert got == {
         ("create_message", ""): (1, 0),
         ("chat", PROD): (0, 1),
-        ("process_thread_run", PROD): (0, 1),
+        ("invoke_agent", PROD): (0, 1),
     }
     assert sum(p for p, _ in got.values()) == EXPECTED["blocked_prompts"]
     assert sum(o for _, o in got.values()) == EXPECTED["blocked_outputs"]
@@ -274,7 +280,7 @@ def test_safety_blocked(con: Any, workbook: dict[str, str], window: tuple[str, s
 def _happy_thread_ids(data: dashboard_data.Scenario) -> dict[str, str]:
     thread = data.ids["threads"]["happy"]
     deps = [d for d in data.tables["dependencies"] if d["customDimensions"].get("gen_ai.thread.id") == thread]
-    poll = next(d for d in deps if d["name"] == "process_thread_run")
+    poll = next(d for d in deps if d["customDimensions"].get("gen_ai.operation.name") == "invoke_agent")
     inner = poll["customDimensions"]["assistant_telemetry.request_ids"]  # "('req_a', 'req_b', ...)"
     reply = next(
         t["customDimensions"]["gen_ai.message.id"]
@@ -303,7 +309,9 @@ def test_thread_timeline(
         got = rows(con, workbook, window, "thread-timeline", LookupId=value)
         calls = [r["what"] for r in got if r["item"] == "call"]
         events = [r["what"] for r in got if r["item"] == "event"]
-        turn = ["create_message", "process_thread_run", "list_messages"]
+        run_names = [c for c in calls if c.startswith("invoke_agent ")]  # invoke_agent {agent}
+        assert run_names and set(run_names) == {"invoke_agent support-prod"}, calls  # the assistant's name
+        turn = ["create_message", run_names[0], "list_messages"]
         assert calls == ["create_thread", *turn, "list_run_steps", *turn], kind
         assert events.count("assistant_telemetry.run.status_change") == 6, kind
         assert events.count("assistant_telemetry.message") == 2, kind
@@ -314,7 +322,7 @@ def test_thread_timeline(
         assert {r["thread"] for r in got} == {data.ids["threads"]["happy"]}
         statuses = [r["status"] for r in got if r["what"] == "assistant_telemetry.run.status_change"]
         assert statuses == ["queued", "in_progress", "completed"] * 2
-        polls = [r for r in got if r["what"] == "process_thread_run"]
+        polls = [r for r in got if r["what"] in run_names]
         assert all(r["requestId"].startswith("req_") and r["durationMs"] > 0 and r["success"] for r in polls)
     blocked = rows(con, workbook, window, "thread-timeline", LookupId=data.ids["threads"]["blocked_prompt"])
     refused = next(r for r in blocked if r["what"] == "create_message")

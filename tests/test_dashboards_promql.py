@@ -1,12 +1,15 @@
 """Every PromQL expression of the Grafana dashboard and the alert rules, checked and unit-tested
-with promtool on the series the plugin's real metrics produce.
+with promtool on the series the plugin's real metrics produce, in every semconv mode.
 
-The scenario app runs with the real ``opentelemetry-exporter-prometheus`` reader; its text
-exposition is what a Prometheus server scrapes (the scrape adds ``job`` and ``instance``). Each
-sample becomes a promtool input series growing by its value every minute, so over any window a
-counter's ``increase`` is (window in minutes) x value and its ``rate`` is value / 60, and a
-histogram's bucket ratios are those of the real buckets. The expected results are computed
-here from the exposition (counts) and from the scenario (what they must be).
+The scenario app runs with the real ``opentelemetry-exporter-prometheus`` reader, once per mode
+(default, ``gen_ai_latest_experimental``, ``.../dup``: the latest renames the executions' status
+label and replaces the token histogram); its text exposition is what a Prometheus server scrapes
+(the scrape adds ``job`` and ``instance``). Each sample becomes a promtool input series growing by
+its value every minute, so over any window a counter's ``increase`` is about (window in minutes) x
+value, its ``rate`` about value / 60, and a histogram's bucket ratios are those of the real buckets.
+The expected results are computed here from the exposition the way Prometheus computes them
+(``rate``/``increase`` with its extrapolation, sums in series order) and checked against the
+scenario (what they must be).
 """
 
 from __future__ import annotations
@@ -33,21 +36,47 @@ GRAFANA_VALUES = {
     "model": ".*",
 }
 RANGE_MINUTES = 10
+RATE_WINDOW_S = 5 * 60  # $__rate_interval
+EVAL_S = 20 * 60  # promtool's eval_time
 ALERTS = tools.DASHBOARDS / "prometheus" / "alerts.yml"
 Labels = tuple[tuple[str, str], ...]
+Samples = dict[str, list[tuple[dict[str, str], float]]]
+LATEST = "gen_ai_latest_experimental"
+MODES = {"default": None, "latest": LATEST, "dup": LATEST + "/dup"}
+# The inference token metrics of the latest modes, and the histogram they replace (latest only).
+INFERENCE = (
+    "gen_ai_client_inference_operation_input_tokens_bucket",
+    "gen_ai_client_inference_operation_input_tokens_sum",
+    "gen_ai_client_inference_operation_input_tokens_count",
+    "gen_ai_client_inference_operation_output_tokens_bucket",
+    "gen_ai_client_inference_operation_output_tokens_sum",
+    "gen_ai_client_inference_operation_output_tokens_count",
+    "gen_ai_client_inference_usage_input_tokens_total",
+    "gen_ai_client_inference_usage_output_tokens_total",
+)
+TOKEN_USAGE = tuple(f"gen_ai_client_token_usage_{s}" for s in ("bucket", "sum", "count"))
 
 
-@pytest.fixture(scope="module")
-def samples() -> dict[str, list[tuple[dict[str, str], float]]]:
-    """{sample name: [(labels incl. job and instance, value)]} from the real exposition."""
-    found: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
-    for family in text_string_to_metric_families(dashboard_data.prometheus_exposition()):
+def mode_samples(mode: str | None) -> Samples:
+    """{sample name: [(labels incl. job and instance, value)]} from the real exposition of ``mode``."""
+    found: Samples = defaultdict(list)
+    for family in text_string_to_metric_families(dashboard_data.prometheus_exposition(mode)):
         for sample in family.samples:
             found[sample.name].append(({**sample.labels, **SCRAPE}, float(sample.value)))
     for name, rows in found.items():  # a scrape has each series once
         keys = [tuple(sorted(labels.items())) for labels, _ in rows]
         assert len(keys) == len(set(keys)), f"duplicate series of {name}"
     return dict(found)
+
+
+@pytest.fixture(scope="module", params=list(MODES), ids=list(MODES))
+def mode(request: pytest.FixtureRequest) -> str | None:
+    return MODES[request.param]
+
+
+@pytest.fixture(scope="module")
+def samples(mode: str | None) -> Samples:
+    return mode_samples(mode)
 
 
 def documented_names() -> set[str]:
@@ -72,11 +101,19 @@ ABSENT_FROM_SCENARIO = {
 }
 
 
-def test_series_names_are_the_documented_translation(samples: dict[str, Any]) -> None:
+def absent_in(mode: str | None) -> set[str]:
+    """Documented names a mode does not emit: the inference metrics are the latest modes', the
+    token histogram is not the latest mode's."""
+    absent = set(ABSENT_FROM_SCENARIO)
+    return absent | set(INFERENCE if mode is None else TOKEN_USAGE if mode == LATEST else ())
+
+
+def test_series_names_are_the_documented_translation(samples: Samples, mode: str | None) -> None:
     documented = documented_names()
     assert "gen_ai_client_operation_duration_seconds_bucket" in documented
     ours = {name for name in samples if name.startswith(("gen_ai_", "assistant_telemetry_"))}
-    assert documented - set(ABSENT_FROM_SCENARIO) <= ours
+    assert documented - absent_in(mode) <= ours
+    assert not absent_in(mode) - set(ABSENT_FROM_SCENARIO) & ours  # the other mode's names
     assert ours <= documented, "the plugin exports names docs/attributes.md does not list"
     used = {
         m
@@ -90,14 +127,21 @@ def test_series_names_are_the_documented_translation(samples: dict[str, Any]) ->
         "gen_ai_provider_name",
         "assistant_telemetry_azure_deployment",
         "assistant_telemetry_failure_class",
+        "assistant_telemetry_execution_driver",
         "error_type",
-        "gen_ai_token_type",
         "assistant_telemetry_execution_kind",
-        "assistant_telemetry_execution_status",
         "assistant_telemetry_execution_error_code",
         "assistant_telemetry_execution_incomplete_reason",
         "otel_scope_name",
     } <= labels
+    ours_only = {"gen_ai_token_type", "assistant_telemetry_execution_status"}
+    latest_only = {"gen_ai_token_modality", "gen_ai_response_status"}
+    if mode is None:
+        assert ours_only <= labels and not latest_only & labels
+    elif mode == LATEST:
+        assert latest_only <= labels and not ours_only & labels
+    else:
+        assert ours_only | latest_only <= labels
 
 
 def dashboard_exprs() -> dict[str, str]:
@@ -110,11 +154,16 @@ def dashboard_exprs() -> dict[str, str]:
     }
 
 
-def test_every_name_the_dashboard_uses_exists(samples: dict[str, Any]) -> None:
-    label_names = {key for values in samples.values() for labels, _ in values for key in labels}
-    for name, expr in dashboard_exprs().items():
+def test_every_name_the_dashboard_uses_exists() -> None:
+    """Each metric and label a panel or alert selects exists in some mode (they read every mode)."""
+    every = [mode_samples(mode) for mode in MODES.values()]
+    names = {name for samples in every for name in samples}
+    label_names = {
+        key for samples in every for values in samples.values() for labels, _ in values for key in labels
+    }
+    for name, expr in {**dashboard_exprs(), **alert_exprs()}.items():
         for metric in re.findall(r"\b((?:gen_ai|assistant_telemetry)_\w+)\s*\{", expr):
-            assert metric in samples, f"{name}: no series {metric}"
+            assert metric in names, f"{name}: no series {metric}"
         for label in re.findall(r"(\w+)\s*(?:=~|!=|!~|=)\s*\"", expr):
             assert label in label_names, f"{name}: no label {label}"
 
@@ -151,13 +200,57 @@ def _select(samples: dict[str, Any], name: str, **match: str) -> list[tuple[dict
     ]
 
 
-def group_sum(
-    rows: list[tuple[dict[str, str], float]], by: tuple[str, ...], scale: float
-) -> dict[Labels, float]:
-    out: dict[Labels, float] = defaultdict(float)
-    for labels, value in rows:
-        out[tuple((k, labels.get(k, "")) for k in by)] += value * scale
-    return dict(out)
+def _input_series(value: float, steps: int = 30) -> list[tuple[int, float]]:
+    """promtool's ``0+{value}x30``: one sample a minute, each the previous plus ``value``."""
+    points, current = [], 0.0
+    for minute in range(steps + 1):
+        points.append((minute * 60, current))
+        current += value
+    return points
+
+
+def extrapolated(value: float, window_s: int, is_rate: bool) -> float:
+    """Prometheus 2.42's rate() / increase() of the input series at EVAL_S (promql extrapolatedRate:
+    samples in [t - window, t], extrapolated to the window's ends, a rate divided by its length)."""
+    points = [(t, v) for t, v in _input_series(value) if EVAL_S - window_s <= t <= EVAL_S]
+    (first_t, first_v), (last_t, last_v) = points[0], points[-1]
+    result = last_v - first_v  # a counter that only grows: no resets
+    to_start = float(first_t - (EVAL_S - window_s))
+    to_end = float(EVAL_S - last_t)
+    sampled = float(last_t - first_t)
+    average = sampled / float(len(points) - 1)
+    if result > 0 and first_v >= 0:
+        to_zero = sampled * (first_v / result)
+        if to_zero < to_start:
+            to_start = to_zero
+    threshold = average * 1.1
+    interval = sampled
+    interval += to_start if to_start < threshold else average / 2
+    interval += to_end if to_end < threshold else average / 2
+    result = result * (interval / sampled)
+    return result / float(window_s) if is_rate else result
+
+
+def rate(value: float) -> float:
+    return extrapolated(value, RATE_WINDOW_S, True)
+
+
+def increase(value: float) -> float:
+    return extrapolated(value, RANGE_MINUTES * 60, False)
+
+
+def _series_order(rows: list[tuple[dict[str, str], float]]) -> list[tuple[dict[str, str], float]]:
+    """Prometheus aggregates in the order its storage returns series: sorted by label set."""
+    return sorted(rows, key=lambda row: sorted(row[0].items()))
+
+
+def group_sum(rows: list[tuple[dict[str, str], float]], by: tuple[str, ...], of: Any) -> dict[Labels, float]:
+    """``sum by (by) (of(series))`` as Prometheus adds it up."""
+    out: dict[Labels, float] = {}
+    for labels, value in _series_order(rows):
+        key = tuple((k, labels.get(k, "")) for k in by)
+        out[key] = out[key] + of(value) if key in out else of(value)
+    return out
 
 
 def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
@@ -181,10 +274,11 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
 def group_quantile(
     q: float, rows: list[tuple[dict[str, str], float]], by: tuple[str, ...]
 ) -> dict[Labels, float]:
-    per_group: dict[Labels, dict[float, float]] = defaultdict(lambda: defaultdict(float))
-    for labels, value in rows:
-        key = tuple((k, labels.get(k, "")) for k in by)
-        per_group[key][float(labels["le"])] += value / 60  # the rate of each bucket
+    per_group: dict[Labels, dict[float, float]] = defaultdict(dict)
+    for labels, value in _series_order(rows):
+        buckets = per_group[tuple((k, labels.get(k, "")) for k in by)]
+        le = float(labels["le"])
+        buckets[le] = buckets[le] + rate(value) if le in buckets else rate(value)  # each bucket's rate
     return {key: bucket_quantile(q, list(buckets.items())) for key, buckets in per_group.items()}
 
 
@@ -192,28 +286,55 @@ RUN = {"assistant_telemetry_execution_kind": "thread.run"}
 BLOCKED = "Blocked prompts, runs and responses cut by the filter"  # the execution metrics' points of runs
 
 
-def expectations(s: dict[str, Any]) -> dict[str, dict[Labels, float]]:
+def _status_rows(rows: list[tuple[dict[str, str], float]]) -> list[tuple[dict[str, str], float]]:
+    """The executions' status under our label, whichever mode named it (the latest: gen_ai.response.status)."""
+    status = "assistant_telemetry_execution_status"
+    return [
+        ({**labels, status: labels.get("gen_ai_response_status") or labels[status]}, v) for labels, v in rows
+    ]
+
+
+def _token_rows(s: Samples) -> list[tuple[dict[str, str], float]]:
+    """Tokens by gen_ai_token_type: the token histogram's sums where the mode has it, else the latest
+    mode's inference usage counters (the /dup mode has both: the dashboard reads the histogram)."""
+    if "gen_ai_client_token_usage_sum" in s:
+        return _select(s, "gen_ai_client_token_usage_sum")
+    return [
+        ({**labels, "gen_ai_token_type": kind}, value)
+        for kind in ("input", "output")
+        for labels, value in _select(s, f"gen_ai_client_inference_usage_{kind}_tokens_total")
+    ]
+
+
+def expectations(s: Samples) -> dict[str, dict[Labels, float]]:
     d = "gen_ai_client_operation_duration_seconds"
     op = ("gen_ai_operation_name",)
-    per_minute = 1 / 60
+    driven = ("gen_ai_operation_name", "assistant_telemetry_execution_driver")
+    blocked_prompts = [  # refused calls: a run the filter cut has error.type content_filter too
+        row
+        for row in _select(s, f"{d}_count", assistant_telemetry_failure_class="content_filter")
+        if row[0].get("error_type") != "content_filter"
+    ]
     return {
-        "Calls per second by operation / A": group_sum(_select(s, f"{d}_count"), op, per_minute),
+        "Calls per second by operation / A": group_sum(_select(s, f"{d}_count"), op, rate),
         "Failures per second by failure class / A": group_sum(
             _select(s, f"{d}_count", assistant_telemetry_failure_class="!"),
             ("assistant_telemetry_failure_class",),
-            per_minute,
+            rate,
         ),
         **{
-            f"Latency p50 / p95 / p99 by operation / {ref}": group_quantile(q, _select(s, f"{d}_bucket"), op)
+            f"Latency p50 / p95 / p99 by operation / {ref}": group_quantile(
+                q, _select(s, f"{d}_bucket"), driven
+            )
             for ref, q in (("A", 0.5), ("B", 0.95), ("C", 0.99))
         },
         "Throttled calls (429) per second by operation / A": group_sum(
-            _select(s, f"{d}_count", assistant_telemetry_failure_class="rate_limited"), op, per_minute
+            _select(s, f"{d}_count", assistant_telemetry_failure_class="rate_limited"), op, rate
         ),
         "Finished runs by status / A": group_sum(
-            _select(s, "assistant_telemetry_executions_total", **RUN),
+            _status_rows(_select(s, "assistant_telemetry_executions_total", **RUN)),
             ("assistant_telemetry_execution_status",),
-            RANGE_MINUTES,
+            increase,
         ),
         "Run queue and execution time p95 / A": group_quantile(
             0.95, _select(s, "assistant_telemetry_execution_queue_time_seconds_bucket", **RUN), ()
@@ -228,13 +349,9 @@ def expectations(s: dict[str, Any]) -> dict[str, dict[Labels, float]]:
             0.95, _select(s, "assistant_telemetry_reply_duration_seconds_bucket"), ()
         ),
         "Tokens by type and deployment / A": group_sum(
-            _select(s, "gen_ai_client_token_usage_sum"),
-            ("gen_ai_token_type", "assistant_telemetry_azure_deployment"),
-            RANGE_MINUTES,
+            _token_rows(s), ("gen_ai_token_type", "assistant_telemetry_azure_deployment"), increase
         ),
-        f"{BLOCKED} / A": group_sum(
-            _select(s, f"{d}_count", assistant_telemetry_failure_class="content_filter"), (), RANGE_MINUTES
-        ),
+        f"{BLOCKED} / A": group_sum(blocked_prompts, (), increase),
         f"{BLOCKED} / B": group_sum(  # runs and responses alike: every execution kind
             _select(
                 s,
@@ -242,13 +359,14 @@ def expectations(s: dict[str, Any]) -> dict[str, dict[Labels, float]]:
                 assistant_telemetry_execution_incomplete_reason="content_filter",
             ),
             (),
-            RANGE_MINUTES,
+            increase,
         ),
     }
 
 
-def test_expectations_are_what_the_scenario_implies(samples: dict[str, Any]) -> None:
-    """The metric series count what the App Insights rows count (tests/test_dashboards_kql_data.py)."""
+def test_expectations_are_what_the_scenario_implies(samples: Samples) -> None:
+    """The metric series count what the App Insights rows count (tests/test_dashboards_kql_data.py),
+    the same in every mode."""
     exp = expectations(samples)
 
     def plain(values: dict[Labels, float], scale: float = 1.0) -> dict[Any, float]:
@@ -262,7 +380,7 @@ def test_expectations_are_what_the_scenario_implies(samples: dict[str, Any]) -> 
         "create_agent": 2,
         "create_thread": 8,
         "create_message": 21,
-        "process_thread_run": 7,
+        "invoke_agent": 7,  # every create_and_poll
         "start_thread_run": 1,
         "list_messages": 6,
         "list_thread_runs": 1,
@@ -270,9 +388,12 @@ def test_expectations_are_what_the_scenario_implies(samples: dict[str, Any]) -> 
         "chat": 2,
     }
     assert plain(exp["Failures per second by failure class / A"], 60) == {
-        "content_filter": 1,
+        "content_filter": 2,  # the blocked prompt, and the invoke_agent of the run the filter cut
         "rate_limited": 1,
+        "server_error": 1,  # the invoke_agent of the failed run
     }
+    latency = exp["Latency p50 / p95 / p99 by operation / A"]
+    assert {driver for (_, (_, driver)) in latency} == {"", "helper"}  # helpers' runs apart from calls
     assert plain(exp["Throttled calls (429) per second by operation / A"], 60) == {"list_thread_runs": 1}
     assert plain(exp["Finished runs by status / A"], 1 / RANGE_MINUTES) == {
         "completed": 5,
@@ -289,7 +410,7 @@ def test_expectations_are_what_the_scenario_implies(samples: dict[str, Any]) -> 
     assert plain(exp[f"{BLOCKED} / A"], 1 / RANGE_MINUTES) == {(): 1}
     assert plain(exp[f"{BLOCKED} / B"], 1 / RANGE_MINUTES) == {(): 1}
     # The scenario drives Assistants runs only: every finished execution is a run, counted once.
-    kinds = group_sum(_select(samples, "assistant_telemetry_executions_total"), tuple(RUN), 1)
+    kinds = group_sum(_select(samples, "assistant_telemetry_executions_total"), tuple(RUN), lambda v: v)
     assert plain(kinds) == {"thread.run": 7}
     # Seven runs queued 2 s except the slow one (5 s): p95 lies in the (2, 5] bucket.
     assert round(exp["Run queue and execution time p95 / A"][()], 6) == round(2 + 3 * (0.95 * 7 - 6), 6)
@@ -326,7 +447,7 @@ def write_unit_tests(tmp: Path, samples: dict[str, Any], exprs: dict[str, str]) 
     }
     (tmp / "rules.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
     series = [
-        {"series": _series_text(name, labels), "values": f"0+{value:g}x30"}
+        {"series": _series_text(name, labels), "values": f"0+{value!r}x30"}
         for name, rows in sorted(samples.items())
         if name.startswith(("gen_ai_", "assistant_telemetry_"))
         for labels, value in rows
@@ -403,7 +524,7 @@ def write_unit_tests(tmp: Path, samples: dict[str, Any], exprs: dict[str, str]) 
     return path
 
 
-def test_promtool_checks_every_expression(tmp_path: Path, samples: dict[str, Any]) -> None:
+def test_promtool_checks_every_expression(tmp_path: Path, samples: Samples) -> None:
     exprs = dashboard_exprs()
     assert len(exprs) == 14
     write_unit_tests(tmp_path, samples, exprs)
@@ -412,7 +533,8 @@ def test_promtool_checks_every_expression(tmp_path: Path, samples: dict[str, Any
     assert "SUCCESS: 14 rules found" in done.stdout and "SUCCESS: 3 rules found" in done.stdout
 
 
-def test_promtool_unit_tests_pass_on_the_real_series(tmp_path: Path, samples: dict[str, Any]) -> None:
+def test_promtool_unit_tests_pass_on_the_real_series(tmp_path: Path, samples: Samples) -> None:
+    """Every panel and alert, on the series of each mode: the same values (the same scenario)."""
     write_unit_tests(tmp_path, samples, dashboard_exprs())
     done = tools.promtool("test", "rules", "tests.yml", cwd=tmp_path)
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
@@ -436,7 +558,7 @@ def test_promtool_unit_tests_pass_on_the_real_series(tmp_path: Path, samples: di
     ids=["wrong-label", "wrong-kind"],
 )
 def test_promtool_unit_tests_catch_a_wrong_expression(
-    tmp_path: Path, samples: dict[str, Any], name: str, right: str, wrong: str
+    tmp_path: Path, samples: Samples, name: str, right: str, wrong: str
 ) -> None:
     """The unit test is live: a panel grouping by the wrong label, or reading the wrong kind, fails it."""
     exprs = dashboard_exprs()

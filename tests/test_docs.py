@@ -14,6 +14,7 @@ import pytest
 from assistant_telemetry import semconv as sc
 from assistant_telemetry.calls import _METRIC_KEYS
 from assistant_telemetry.instrumentors.openai import OPERATIONS
+from assistant_telemetry.spec import Operation
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -146,8 +147,10 @@ def test_attribute_tables_name_only_real_attributes(attributes_doc: str) -> None
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.owner}.{op.method}")
-def test_every_operation_is_documented(operation: object, attributes_doc: str) -> None:
-    owner, method, name = (getattr(operation, key) for key in ("owner", "method", "operation"))
+def test_every_operation_is_documented(operation: Operation, attributes_doc: str) -> None:
+    owner, method = operation.owner, operation.method
+    # The name every mode emits (the default's too): the agent names of semconv.AGENT_OPERATIONS.
+    name = sc.Names().operation(operation.operation, operation.agent_operation)
     rows = [line for line in attributes_doc.splitlines() if line.startswith("|")]
     row = [line for line in rows if f"`{owner}.{method}`" in line]
     assert row, f"`{owner}.{method}` missing from the operations table"
@@ -175,6 +178,8 @@ def test_caps_match_the_code(cap: str, attributes_doc: str) -> None:
     ("metric", "buckets"),
     [
         (sc.METRIC_OPERATION_DURATION, sc.DURATION_BUCKETS),
+        (sc.METRIC_INVOKE_AGENT_DURATION, sc.INVOKE_AGENT_BUCKETS),
+        (sc.METRIC_EXECUTE_TOOL_DURATION, sc.DURATION_BUCKETS),
         (sc.METRIC_TOKEN_USAGE, sc.TOKEN_BUCKETS),
         (sc.METRIC_EXECUTION_DURATION, sc.RUN_DURATION_BUCKETS),
         (sc.METRIC_EXECUTION_QUEUE_TIME, sc.RUN_DURATION_BUCKETS),

@@ -26,14 +26,16 @@ CANARY = "CANARY-TOOL-9d2e"
 FUNCTIONS = {name for name, _ in TOOL_CALLS}
 
 
-@pytest.fixture
-def latest(strict_guard: None) -> Iterator[Telemetry]:
+@pytest.fixture(params=[sc.MODE_DEFAULT, sc.MODE_LATEST])
+def latest(request: pytest.FixtureRequest, strict_guard: None) -> Iterator[Telemetry]:
+    """Instrumented in the default and the latest mode: invoke_agent / execute_tool are every mode's."""
     telemetry = Telemetry()
     assistant_telemetry.instrument(
         tracer_provider=telemetry.tracer_provider,
         meter_provider=telemetry.meter_provider,
-        semconv=sc.MODE_LATEST,
+        semconv=request.param,
     )
+    telemetry.mode = request.param  # type: ignore[attr-defined]
     yield telemetry
     assistant_telemetry.uninstrument()
 
@@ -87,6 +89,15 @@ def test_assistants_tool_loop_is_invoke_agent_with_execute_tool_children(
         assert (
             invoked.end_time - 5_000_000 <= span.start_time <= span.end_time <= resumed.start_time + 5_000_000
         )
+    # gen_ai.execute_tool.duration: one point per tool span, its duration, by tool (never call ids).
+    points = {p.attributes[sc.TOOL_NAME]: p for p in latest.metric_points(sc.METRIC_EXECUTE_TOOL_DURATION)}
+    assert set(points) == {s.attributes[sc.TOOL_NAME] for s in spans} and len(points) == len(spans)
+    for span in spans:
+        point = points[span.attributes[sc.TOOL_NAME]]
+        assert point.count == 1 and point.attributes[sc.AGENT_NAME] == "weather-helper"
+        assert point.sum == pytest.approx((span.end_time - span.start_time) / 1e9)
+        assert sc.TOOL_CALL_ID not in point.attributes
+    assert not latest.metric_points(sc.METRIC_INVOKE_AGENT_DURATION)  # a service-side run: a client operation
     assert CANARY not in exported(latest)
 
 
@@ -172,7 +183,7 @@ def test_steps_learned_afterwards_have_the_steps_times(
     assert {s.attributes[sc.TOOL_CALL_ID] for s in spans} == {c.id for c in calls}
     listed = later.one("list_run_steps")
     for span in spans:
-        assert span.name == sc.OP_EXECUTE_TOOL  # default mode: fixed span names
+        assert span.name == "execute_tool " + span.attributes[sc.TOOL_NAME]  # every mode: semconv's name
         assert span.attributes[sc.TOOL_TIMING] == "step_timestamps"
         assert span.attributes[sc.RUN_STEP_ID] == step.id and span.attributes[sc.TOOL_STATUS] == "completed"
         assert (span.start_time, span.end_time) == (step.created_at * 10**9, step.completed_at * 10**9)
@@ -215,12 +226,16 @@ def test_azure_ai_agents_auto_function_calls(latest: Telemetry, sim: Simulator) 
         run = client.runs.create_and_process(thread_id=thread.id, agent_id=agent.id, polling_interval=0)
     invoked = latest.one("invoke_agent helper")
     assert invoked.attributes[sc.RUN_ID] == run.id and invoked.attributes[sc.USAGE_INPUT_TOKENS] > 0
-    assert invoked.attributes[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY
+    # The Agent Service's provider: our value in the default mode, the registry's in the latest.
+    provider = (
+        sc.PROVIDER_AZURE_AI_AGENTS if latest.mode == sc.MODE_DEFAULT else sc.PROVIDER_MICROSOFT_FOUNDRY
+    )  # type: ignore[attr-defined]
+    assert invoked.attributes[sc.PROVIDER_NAME] == provider
     spans = tools(latest)
     assert {s.attributes[sc.TOOL_NAME] for s in spans} == FUNCTIONS
     for span in spans:
         assert span.parent.span_id == invoked.context.span_id
-        assert span.attributes[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY
+        assert span.attributes[sc.PROVIDER_NAME] == provider
         assert invoked.start_time <= span.start_time <= span.end_time <= invoked.end_time
     assert CANARY not in exported(latest)
 
@@ -253,6 +268,7 @@ def test_foundry_agent_response_is_invoke_agent(latest: Telemetry, sim: Simulato
     )
     assert attrs[sc.CONVERSATION_ID] == conversation.id and attrs[sc.RESPONSE_ID] == response.id
     assert (
-        attrs[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY and attrs[sc.RESPONSE_STATUS] == "completed"
+        attrs[sc.PROVIDER_NAME] == sc.PROVIDER_MICROSOFT_FOUNDRY
+        and attrs[sc.RESPONSE_STATUS if latest.mode == sc.MODE_LATEST else sc.EXECUTION_STATUS] == "completed"  # type: ignore[attr-defined]
     )
     assert attrs[sc.USAGE_INPUT_TOKENS] == response.usage.input_tokens

@@ -150,7 +150,7 @@ def _check(telemetry: Any, ids: dict[str, Any]) -> None:
         sc.OP_DELETE_AGENT_VERSION: 1,
         sc.OP_DELETE_AGENT: 1,
         "create_conversation": 1,
-        "chat": 2,
+        sc.OP_INVOKE_AGENT: 2,  # the responses naming an agent (every mode)
     }
     assert {op: len(found) for op, found in by_op.items()} == expected
     for span in spans:  # every call went to the project endpoint: provider and project on each
@@ -180,7 +180,9 @@ def _check(telemetry: Any, ids: dict[str, Any]) -> None:
     assert by_op[sc.OP_LIST_AGENT_VERSIONS][0].attributes[sc.LIST_IDS] == ("helper:1", "helper:2")
     deleted = by_op[sc.OP_DELETE_AGENT_VERSION][0].attributes
     assert deleted[sc.AGENT_ID] == "helper:1" and deleted[sc.DELETED] is True
-    chats = {span.attributes[sc.RESPONSE_ID]: span.attributes for span in by_op["chat"]}
+    assert all(span.name == "invoke_agent helper" for span in by_op[sc.OP_INVOKE_AGENT])
+    assert {span.attributes[sc.EXECUTION_DRIVER] for span in by_op[sc.OP_INVOKE_AGENT]} == {sc.DRIVER_REQUEST}
+    chats = {span.attributes[sc.RESPONSE_ID]: span.attributes for span in by_op[sc.OP_INVOKE_AGENT]}
     current, legacy = chats[ids["response"]], chats[ids["legacy"]]
     assert (current[sc.AGENT_NAME], current[sc.AGENT_VERSION], current[sc.AGENT_ID]) == (
         "helper",
@@ -243,6 +245,10 @@ def test_uninstrumented_makes_no_spans(telemetry: Any, sim: Simulator) -> None:
 @pytest.mark.timeout(150)
 def test_example_runs_against_the_simulator() -> None:
     out = run_example("foundry_agents.py")
-    for name in ('"name": "create_agent"', '"name": "chat"', '"gen_ai.agent.id": "weather-helper:1"'):
+    for name in (
+        '"name": "create_agent"',
+        '"name": "invoke_agent weather-helper"',
+        '"gen_ai.agent.id": "weather-helper:1"',
+    ):
         assert name in out
     assert "Answer briefly" not in out and "Will it rain" not in out

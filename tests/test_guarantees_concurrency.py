@@ -28,7 +28,7 @@ from mock_api import http_module
 
 THREADS = 50
 TASKS = 500
-CALLS = ("create_thread", "create_message", "process_thread_run")
+CALLS = ("create_thread", "create_message", sc.OP_INVOKE_AGENT)  # operations, one span each
 
 
 @pytest.fixture
@@ -92,13 +92,14 @@ def check(pipeline: Pipeline, workers: list[dict[str, Any]]) -> None:
     for worker in workers:
         parent = worker["parent"].get_span_context()
         children = by_parent[parent.span_id]
-        assert sorted(s.name for s in children) == sorted(CALLS), worker
-        by_name = {s.name: s for s in children}
+        assert sorted(s.attributes[sc.OPERATION_NAME] for s in children) == sorted(CALLS), worker
+        by_name = {s.attributes[sc.OPERATION_NAME]: s for s in children}
         for span in children:
             assert span.context.trace_id == parent.trace_id
             assert span.attributes[sc.THREAD_ID] == worker["thread"], (span.name, worker)
         assert by_name["create_message"].attributes[sc.MESSAGE_ID] == worker["message"]
-        run_span = by_name["process_thread_run"].attributes
+        run_span = by_name[sc.OP_INVOKE_AGENT].attributes
+        assert run_span[sc.EXECUTION_DRIVER] == sc.DRIVER_HELPER
         assert run_span[sc.RUN_ID] == worker["run"]
         assert run_span[sc.RUN_STATUS] == worker["status"] == "completed"
         assert run_span[sc.RUN_POLLS] >= 1

@@ -132,7 +132,7 @@ def test_agents_client_exports_no_content(telemetry: Any, sim: Any) -> None:
 
     asyncio.run(aio())
     text = exported_text(telemetry)
-    assert "process_thread_run" in text and "submit_tool_outputs" in text
+    assert '"invoke_agent' in text and "submit_tool_outputs" in text
     assert_clean(text)
 
 

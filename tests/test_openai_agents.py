@@ -89,10 +89,19 @@ def _assert_one_run_trace(telemetry: Any, result: Any, model_calls: int = 2) -> 
     assert attrs[sc.TOOL_NAME] == "get_weather" and attrs[sc.TOOL_TYPE] == "function"
     assert [attrs[sc.TOOL_CALL_ID]] == _tool_call_ids(result)
     assert chats[0].end_time <= tool.start_time and tool.end_time <= max(c.start_time for c in chats)
-    # One duration point per model call; the run and the tool record none of their own.
+    # One client duration point per model call; the run and the tool each one of semconv's own,
+    # their span's duration (gen_ai.invoke_agent.duration, gen_ai.execute_tool.duration).
     durations = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)
     assert sum(p.count for p in durations) == model_calls
     assert {p.attributes[sc.OPERATION_NAME] for p in durations} == {"chat"}
+    for span, metric, labels in (
+        (run, sc.METRIC_INVOKE_AGENT_DURATION, {sc.AGENT_NAME: "helper", sc.REQUEST_MODEL: "gpt-4o"}),
+        (tool, sc.METRIC_EXECUTE_TOOL_DURATION, {sc.TOOL_NAME: "get_weather", sc.TOOL_TYPE: "function"}),
+    ):
+        (point,) = telemetry.metric_points(metric)
+        assert point.count == 1 and dict(point.attributes).items() >= labels.items()
+        assert not any(str(v).startswith(("call_", "resp_")) for v in point.attributes.values())
+        assert abs(point.sum - (span.end_time - span.start_time) / 1e9) < 0.05
     _no_canary(telemetry)
     return run
 

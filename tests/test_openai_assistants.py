@@ -12,7 +12,13 @@ from assistant_telemetry.instrumentors.openai import OPERATIONS
 
 from scenarios import every_call, run
 
-EXPECTED_OPERATIONS = {op.operation for op in OPERATIONS if op.module.startswith("openai.resources.beta")}
+# The operation names every mode emits: run helpers and streams are invoke_agent, submit helpers
+# submit_tool_outputs (semconv.AGENT_OPERATIONS).
+EXPECTED_OPERATIONS = {
+    sc.Names().operation(op.operation, op.agent_operation)
+    for op in OPERATIONS
+    if op.module.startswith("openai.resources.beta")
+}
 
 
 @pytest.fixture(params=["sync", "async", "azure"])
@@ -22,14 +28,19 @@ def any_client(request: pytest.FixtureRequest, client: Any, async_client: Any, a
 
 def test_every_method_makes_one_linked_span(telemetry: Any, sim: Any, any_client: Any) -> None:
     ids = run(every_call(any_client, sim))
-    tools = telemetry.named(sc.OP_EXECUTE_TOOL)  # the app's function calls (tests/test_execute_tool.py)
-    spans = [s for s in telemetry.spans if s.name != sc.OP_EXECUTE_TOOL]
-    assert {s.name for s in spans} == EXPECTED_OPERATIONS
+    # The app's function calls (tests/test_execute_tool.py): execute_tool {function}.
+    tools = [s for s in telemetry.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_EXECUTE_TOOL]
+    spans = [s for s in telemetry.spans if s not in tools]
+    assert {s.attributes[sc.OPERATION_NAME] for s in spans} == EXPECTED_OPERATIONS
     assert tools and all(t.kind.name == "INTERNAL" for t in tools)
+    assert {t.name for t in tools} == {"execute_tool get_weather", "execute_tool lookup_order"}
     for span in spans:
         attrs = span.attributes
         assert span.kind.name == "CLIENT"
-        assert attrs[sc.OPERATION_NAME] == span.name
+        if attrs[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT:  # named by the agent (semconv's span name)
+            assert span.name == "invoke_agent weather-helper"
+        else:
+            assert attrs[sc.OPERATION_NAME] == span.name
         assert attrs[sc.REQUEST_ID].startswith("req_"), span.name
         assert attrs[sc.HTTP_STATUS_CODE] == 200
         assert attrs[sc.SERVER_ADDRESS] == "127.0.0.1"
@@ -49,8 +60,11 @@ def test_every_method_makes_one_linked_span(telemetry: Any, sim: Any, any_client
     polled = [
         s.attributes for s in telemetry.named("get_thread_run") if s.attributes[sc.RUN_ID] == ids["run"]
     ]
-    assert [p[sc.RUN_STATUS] for p in polled] == ["in_progress", "completed"]
-    assert polled[-1][sc.USAGE_INPUT_TOKENS] > 0 and polled[-1][sc.USAGE_OUTPUT_TOKENS] > 0
+    assert [p[sc.RUN_STATUS] for p in polled] == ["in_progress"]
+    # The app's own retrieve that saw the run finish is its invoke_agent span, with the tokens.
+    finished = [s.attributes for s in telemetry.runs(sc.DRIVER_POLL) if s.attributes[sc.RUN_ID] == ids["run"]]
+    assert [f[sc.RUN_STATUS] for f in finished] == ["completed"]
+    assert finished[0][sc.USAGE_INPUT_TOKENS] > 0 and finished[0][sc.USAGE_OUTPUT_TOKENS] > 0
 
     step = telemetry.one("get_run_step").attributes
     assert step[sc.RUN_STEP_ID] == ids["step"] and step[sc.RUN_ID] == ids["run"]
@@ -67,17 +81,22 @@ def test_every_method_makes_one_linked_span(telemetry: Any, sim: Any, any_client
     needs_tools = next(w for w in waiting if w[sc.RUN_STATUS] == "requires_action")
     assert needs_tools[sc.RUN_REQUIRED_TOOL_CALLS] == 2
     assert needs_tools[sc.RUN_REQUIRED_FUNCTIONS] == ("get_weather", "lookup_order")
-    assert telemetry.one("submit_tool_outputs").attributes[sc.TOOL_OUTPUTS] == 2
-    helpers = [s.attributes for s in telemetry.named("process_thread_run")]
-    # poll helpers, then stream helpers: the tool loop, then create_and_run_stream
-    expected = ["requires_action", "completed", "requires_action", "completed", "completed"]
-    assert [h[sc.RUN_STATUS] for h in helpers] == expected
-    streamed = helpers[2:]
+    # The plain submit, the poll helper's and the stream helper's: each resumes its run.
+    submits = [s.attributes for s in telemetry.named("submit_tool_outputs")]
+    assert [a[sc.TOOL_OUTPUTS] for a in submits] == [2, 2, 2]
+    assert [sc.RUN_POLLS in a for a in submits] == [False, True, False]
+    assert [a.get(sc.STREAM_OUTCOME) for a in submits] == [None, None, "finished"]
+    assert [a[sc.RUN_STATUS] for a in submits] == ["queued", "completed", "completed"]
+    # The poll helper invokes the tool loop's second run; stream helpers the third and the last.
+    (helper,) = [s.attributes for s in telemetry.runs(sc.DRIVER_HELPER)]
+    assert helper[sc.RUN_STATUS] == "requires_action" and helper[sc.RUN_ID] == submits[1][sc.RUN_ID]
+    streamed = [s.attributes for s in telemetry.runs(sc.DRIVER_STREAM)]
+    assert [h[sc.RUN_STATUS] for h in streamed] == ["requires_action", "completed", "completed"]
     assert all(h[sc.STREAM_OUTCOME] == "finished" and h[sc.STREAM_EVENTS] > 3 for h in streamed)
-    assert streamed[0][sc.RUN_ID] == streamed[1][sc.RUN_ID]  # one run, paused for tools, resumed
-    assert len(streamed[1][sc.RUN_MESSAGE_IDS]) == 1 and len(streamed[2][sc.RUN_MESSAGE_IDS]) == 1
-    raw = [s.attributes for s in telemetry.named("start_thread_run") if sc.STREAM_OUTCOME in s.attributes]
-    assert len(raw) == 1 and raw[0][sc.RUN_STATUS] == "completed"  # stream=True: the span lives on
+    assert streamed[0][sc.RUN_ID] == submits[2][sc.RUN_ID]  # one run, paused for tools, resumed
+    assert len(submits[2][sc.RUN_MESSAGE_IDS]) == 1 and len(streamed[2][sc.RUN_MESSAGE_IDS]) == 1
+    raw = streamed[1]  # runs.create(stream=True): the span lives on with the stream
+    assert raw[sc.RUN_STATUS] == "completed" and sc.RUN_POLLS not in raw
     assert telemetry.one("cancel_thread_run").attributes[sc.RUN_STATUS] == "cancelling"
     both = telemetry.one("create_thread_and_run").attributes
     assert both[sc.RUN_ID] == ids["created_and_run"] and both[sc.THREAD_ID] == ids["created_thread"]

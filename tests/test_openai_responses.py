@@ -34,12 +34,21 @@ def by_response(telemetry: Telemetry, name: str, response_id: str) -> list[Any]:
 def test_every_method_sync_and_async(telemetry: Telemetry, sim: Any, either_client: Any) -> None:
     ids = run(every_responses_call(either_client, sim))
     # The function calls the app ran between two requests (tests/test_execute_tool.py).
-    assert {s.attributes[sc.TOOL_TIMING] for s in telemetry.named(sc.OP_EXECUTE_TOOL)} == {"client"}
-    spans = [s for s in telemetry.spans if s.name != sc.OP_EXECUTE_TOOL]
-    assert {s.name for s in spans} == OPERATION_NAMES
+    tools = [s for s in telemetry.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_EXECUTE_TOOL]
+    assert {s.attributes[sc.TOOL_TIMING] for s in tools} == {"client"}
+    assert all(s.name == "execute_tool " + s.attributes[sc.TOOL_NAME] for s in tools)
+    spans = [s for s in telemetry.spans if s not in tools]
+    # A response naming a Foundry agent is that agent's invocation: invoke_agent {agent} (every mode).
+    assert {s.attributes[sc.OPERATION_NAME] for s in spans} == OPERATION_NAMES | {sc.OP_INVOKE_AGENT}
     for span in spans:
         attrs = span.attributes
-        assert attrs[sc.OPERATION_NAME] == span.name and attrs[sc.OPENAI_API_TYPE] == "responses"
+        expected_name = (
+            "invoke_agent weather-agent" if attrs[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT else None
+        )
+        assert (
+            span.name == (expected_name or attrs[sc.OPERATION_NAME])
+            and attrs[sc.OPENAI_API_TYPE] == "responses"
+        )
         assert attrs[sc.PROVIDER_NAME] == "openai" and attrs[sc.REQUEST_ID].startswith("req_")
         assert span.status.status_code.name != "ERROR"
     conversation = ids["conversation"]
@@ -80,7 +89,8 @@ def test_every_method_sync_and_async(telemetry: Telemetry, sim: Any, either_clie
     asked = by_response(telemetry, "chat", ids["asked"])[0].attributes
     assert asked[sc.RESPONSE_PREVIOUS_ID] == ids["response"]  # the chain, without a conversation
     assert asked[sc.RESPONSE_OUTPUT_ITEM_TYPES] == ("function_call", "function_call")
-    foundry = by_response(telemetry, "chat", ids["foundry"])[0].attributes
+    foundry = by_response(telemetry, "invoke_agent weather-agent", ids["foundry"])[0].attributes
+    assert foundry[sc.EXECUTION_DRIVER] == sc.DRIVER_REQUEST
     assert (foundry[sc.AGENT_ID], foundry[sc.AGENT_NAME], foundry[sc.AGENT_VERSION]) == (
         "weather-agent:3",  # Foundry's id of an agent version
         "weather-agent",

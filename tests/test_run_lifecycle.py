@@ -1,4 +1,4 @@
-"""Poll helpers: one process_thread_run span per helper call, from create to terminal status."""
+"""Poll helpers: one invoke_agent span per helper call, from create to terminal status."""
 
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ async def setup_thread(client: Any) -> tuple[str, str]:
 
 def lifecycle_span(telemetry: Telemetry) -> Any:
     spans = telemetry.spans
-    helpers = [s for s in spans if s.name == "process_thread_run"]
+    helpers = telemetry.runs(sc.DRIVER_HELPER)
     assert len(helpers) == 1, [s.name for s in spans]
+    assert helpers[0].name.startswith("invoke_agent asst_")  # named by the agent (no name: its id)
     assert not [s for s in spans if s.name in ("start_thread_run", "get_thread_run")]  # folded in
     return helpers[0]
 
@@ -71,7 +72,13 @@ def test_create_and_poll_through_every_terminal_status(
     if outcome == "requires_action":
         assert attrs[sc.RUN_REQUIRED_TOOL_CALLS] == 2
         assert attrs[sc.RUN_REQUIRED_FUNCTIONS] == ("get_weather", "lookup_order")
-    assert span.status.status_code.name != "ERROR"  # a failed run is an outcome, not a failed call
+    if status in ("completed", "requires_action"):
+        assert span.status.status_code.name == "UNSET"
+        assert sc.FAILURE_CLASS not in attrs
+    else:  # an agent invocation that did not complete failed (error panels count it)
+        assert span.status.status_code.name == "ERROR"
+        expected = error_code or incomplete_reason or status
+        assert attrs[sc.FAILURE_CLASS] == attrs[sc.ERROR_TYPE] == expected
 
 
 def test_tool_loop_with_submit_tool_outputs_and_poll(
@@ -92,11 +99,14 @@ def test_tool_loop_with_submit_tool_outputs_and_poll(
         )
 
     done = run(scenario())
-    helpers = telemetry.named("process_thread_run")
-    assert [h.attributes[sc.RUN_STATUS] for h in helpers] == ["requires_action", "completed"]
-    assert helpers[1].attributes[sc.TOOL_OUTPUTS] == 2
-    assert {h.attributes[sc.RUN_ID] for h in helpers} == {done.id}
-    assert not telemetry.named("submit_tool_outputs")
+    # The run's invoke_agent span, then the helper that resumes it: one submit_tool_outputs span,
+    # the plain submit it makes folded in.
+    (invoked,) = telemetry.runs(sc.DRIVER_HELPER)
+    (resumed,) = telemetry.named("submit_tool_outputs")
+    assert invoked.attributes[sc.RUN_STATUS] == "requires_action"
+    assert resumed.attributes[sc.RUN_STATUS] == "completed" and resumed.attributes[sc.RUN_POLLS] >= 1
+    assert resumed.attributes[sc.TOOL_OUTPUTS] == 2
+    assert {invoked.attributes[sc.RUN_ID], resumed.attributes[sc.RUN_ID]} == {done.id}
 
 
 def test_poll_and_create_and_run_poll(telemetry: Telemetry, sim: Any, client: Any) -> None:
@@ -104,7 +114,7 @@ def test_poll_and_create_and_run_poll(telemetry: Telemetry, sim: Any, client: An
     started = client.beta.threads.runs.create(thread_id, assistant_id=assistant_id)
     polled = client.beta.threads.runs.poll(started.id, thread_id)
     both = client.beta.threads.create_and_run_poll(assistant_id=assistant_id)
-    helpers = telemetry.named("process_thread_run")
+    helpers = telemetry.runs(sc.DRIVER_HELPER)
     assert [h.attributes[sc.RUN_ID] for h in helpers] == [polled.id, both.id]
     assert helpers[0].attributes[sc.THREAD_ID] == thread_id
     assert helpers[1].attributes[sc.THREAD_ID] == both.thread_id
@@ -134,7 +144,7 @@ def test_inner_spans_setting_keeps_child_spans(strict_guard: None, sim: Any, cli
         client.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
     finally:
         assistant_telemetry.uninstrument()
-    helper = telemetry.one("process_thread_run")
+    helper = telemetry.one_run(sc.DRIVER_HELPER)
     children = [s for s in telemetry.spans if s.parent and s.parent.span_id == helper.context.span_id]
     assert [c.name for c in children] == ["start_thread_run", "get_thread_run", "get_thread_run"]
     assert helper.attributes[sc.RUN_POLLS] == 2
@@ -202,4 +212,5 @@ def test_a_sampled_out_helper_still_counts_its_polls(strict_guard: None) -> None
     (polls,) = telemetry.metric_points(sc.METRIC_RUN_POLLS)
     assert polls.count == 1 and polls.sum == 4
     (duration,) = telemetry.metric_points(sc.METRIC_OPERATION_DURATION)  # the helper's, not its calls'
-    assert duration.count == 1 and duration.attributes[sc.OPERATION_NAME] == "process_thread_run"
+    assert duration.count == 1 and duration.attributes[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT
+    assert duration.attributes[sc.EXECUTION_DRIVER] == sc.DRIVER_HELPER

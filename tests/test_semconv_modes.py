@@ -1,9 +1,10 @@
 """The semconv switch: today's names, the latest development names, or both, span by span.
 
 Each mode runs the same scenario on the real SDKs (openai Assistants and Responses, azure-ai-agents)
-against the simulator: the default keeps today's operation, span, attribute and metric names; the
-latest (``gen_ai_latest_experimental``) uses semantic-conventions-genai's; ``/dup`` emits both names
-of every renamed attribute and both token metrics.
+against the simulator. Every mode has the released agent names: runs are ``invoke_agent {agent}``,
+tool calls ``execute_tool {tool}``. The default keeps today's attribute, other operation and metric
+names; the latest (``gen_ai_latest_experimental``) uses semantic-conventions-genai's; ``/dup`` emits
+both names of every renamed attribute and both token metrics.
 """
 
 from __future__ import annotations
@@ -122,6 +123,18 @@ def test_tables_are_resolved_once_per_mode() -> None:
     assert (dup.token_usage_metric, dup.inference_metrics) == (True, True)
     assert latest.span_name(sc.OP_CHAT, {sc.REQUEST_MODEL: "gpt-4o"}) == "chat gpt-4o"
     assert latest.span_name(sc.OP_FETCH_RESPONSE, {sc.RESPONSE_ID: "resp_1"}) == "fetch_response"
+    # The released agent names in every mode; fetch_response and {operation} {model} only in the latest.
+    for names in (default, latest, dup):
+        assert names.agent_operations
+        assert names.operation("process_thread_run") == sc.OP_INVOKE_AGENT
+        assert names.operation("process_thread_run", sc.OP_SUBMIT_TOOL_OUTPUTS) == sc.OP_SUBMIT_TOOL_OUTPUTS
+        assert names.span_name(sc.OP_INVOKE_AGENT, {sc.AGENT_ID: "asst_1"}) == "invoke_agent asst_1"
+        assert (
+            names.span_name(sc.OP_EXECUTE_TOOL, {sc.TOOL_NAME: "get_weather"}) == "execute_tool get_weather"
+        )
+    assert default.operation("get_response") == "get_response" and not default.latest
+    assert latest.operation("get_response") == dup.operation("get_response") == sc.OP_FETCH_RESPONSE
+    assert default.span_name(sc.OP_CHAT, {sc.REQUEST_MODEL: "gpt-4o"}) == "chat"
 
 
 # --- span by span, per mode -------------------------------------------------------------------------
@@ -129,18 +142,29 @@ def test_tables_are_resolved_once_per_mode() -> None:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("modal", [None], indirect=True)
-def test_default_mode_keeps_todays_names(modal: Telemetry, sim: Simulator, client: Any) -> None:
+def test_default_mode_invokes_agents_and_keeps_todays_other_names(
+    modal: Telemetry, sim: Simulator, client: Any
+) -> None:
     ids = scenario(client, sim)
-    names = {span.name for span in modal.spans}
-    assert {"process_thread_run", "get_thread_run", "chat", "get_response"} <= names
-    assert not {sc.OP_INVOKE_AGENT, sc.OP_FETCH_RESPONSE} & names
+    operations = {span.attributes[sc.OPERATION_NAME] for span in modal.spans}
+    assert {sc.OP_INVOKE_AGENT, "get_thread_run", "chat", "get_response"} <= operations
+    assert not {"process_thread_run", sc.OP_FETCH_RESPONSE} & operations
+    agents = modal.runs()
+    # The helper's span, and the app's retrieve that saw the bare run finish: one per execution.
+    assert [(s.attributes[sc.RUN_ID], s.attributes[sc.EXECUTION_DRIVER]) for s in agents] == [
+        (ids["polled"], sc.DRIVER_HELPER),
+        (ids["bare"], sc.DRIVER_POLL),
+    ]
+    for span in agents:
+        assert span.name == "invoke_agent weather-helper" and span.kind.name == "CLIENT"
+        assert span.attributes[sc.AGENT_NAME] == "weather-helper"  # remembered from assistants.create
+        assert span.attributes[sc.EXECUTION_STATUS] == "completed"  # today's attribute names
+        assert span.attributes[sc.USAGE_INPUT_TOKENS] > 0 and sc.RUN_TOTAL_TIME in span.attributes
     for span in modal.spans:
-        assert span.name == span.attributes[sc.OPERATION_NAME]  # fixed span names
+        if span not in agents:  # the other operations keep their fixed span names
+            assert span.name == span.attributes[sc.OPERATION_NAME]
     keys = emitted_keys(modal)
     assert set(OLD_ONLY) <= keys and not set(NEW_ONLY) & keys
-    helper = modal.one("process_thread_run").attributes
-    assert helper[sc.RUN_ID] == ids["polled"] and helper[sc.EXECUTION_STATUS] == "completed"
-    assert helper[sc.AGENT_NAME] == "weather-helper"  # remembered from assistants.create
     assert {sc.METRIC_TOKEN_USAGE} <= metric_names(modal)
     assert not {sc.METRIC_USAGE_INPUT_TOKENS, sc.METRIC_OPERATION_INPUT_TOKENS} & metric_names(modal)
 
@@ -228,11 +252,11 @@ def test_agent_service_provider_per_mode(modal: Telemetry, sim: Simulator, agent
     providers = {s.attributes[sc.PROVIDER_NAME] for s in modal.spans}
     if modal.mode is not None:  # type: ignore[attr-defined]  # the Agent Service is Foundry's: never our own value
         assert providers == {sc.PROVIDER_MICROSOFT_FOUNDRY}
-        invoked = next(s for s in modal.spans if s.attributes[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT)
-        assert invoked.name == "invoke_agent helper" and invoked.attributes[sc.RUN_ID] == run.id
     else:
         assert providers == {sc.PROVIDER_AZURE_AI_AGENTS}
-        assert modal.one("process_thread_run").attributes[sc.AGENT_NAME] == "helper"
+    invoked = modal.one_run(sc.DRIVER_HELPER)  # invoke_agent in every mode
+    assert invoked.name == "invoke_agent helper" and invoked.attributes[sc.RUN_ID] == run.id
+    assert invoked.attributes[sc.AGENT_NAME] == "helper"
     assert all(s.attributes[sc.SYSTEM] == sc.SYSTEM_AZURE_AI_AGENTS for s in modal.spans)
 
 
@@ -245,8 +269,8 @@ def test_agent_service_provider_per_mode(modal: Telemetry, sim: Simulator, agent
 def test_an_execution_that_did_not_complete_fails_its_invoke_agent_span(
     modal: Telemetry, sim: Simulator, client: Any, outcome: str, failure: str
 ) -> None:
-    """Latest names: the invoke_agent span of a failed, expired or cut-short run is ERROR with a
-    failure class (error panels count ``success == false``); the default keeps it an outcome."""
+    """Every mode: the invoke_agent span of a failed, expired or cut-short run is ERROR with a
+    failure class (error panels count ``success == false``)."""
     sim.next_run_outcome(outcome)
     assistant = client.beta.assistants.create(model="gpt-4o", name="billing")
     thread = client.beta.threads.create()
@@ -254,11 +278,7 @@ def test_an_execution_that_did_not_complete_fails_its_invoke_agent_span(
     (span,) = [s for s in modal.spans if s.attributes.get(sc.RUN_ID) == run.id]
     attrs = span.attributes
     assert attrs[sc.RUN_STATUS] == run.status != "completed"  # the outcome stays readable in every mode
-    if modal.mode is None:  # type: ignore[attr-defined]
-        assert span.status.status_code.name == "UNSET"
-        assert sc.FAILURE_CLASS not in attrs and sc.ERROR_TYPE not in attrs
-        return
-    assert attrs[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT
+    assert attrs[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT and span.name == "invoke_agent billing"
     assert span.status.status_code.name == "ERROR" and span.status.description == failure
     assert (attrs[sc.FAILURE_CLASS], attrs[sc.ERROR_TYPE]) == (failure, failure)
     (duration,) = [

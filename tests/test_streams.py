@@ -61,7 +61,8 @@ async def through_helper(client: Any, sim: Any, helper: str, outcome: str) -> An
 
 
 def stream_span(telemetry: Telemetry) -> Any:
-    streamed = [s for s in telemetry.named("process_thread_run") if sc.STREAM_OUTCOME in s.attributes]
+    """The one span a stream helper made (invoke_agent, or submit_tool_outputs for the submit helper)."""
+    streamed = [s for s in telemetry.spans if sc.STREAM_OUTCOME in (s.attributes or {})]
     assert len(streamed) == 1, [s.name for s in telemetry.spans]
     assert not telemetry.named("start_thread_run")  # the helper's request is the stream span itself
     return streamed[0]
@@ -82,7 +83,11 @@ def test_every_stream_helper_through_every_terminal_status(
 
     span = stream_span(telemetry)
     attrs = span.attributes
-    assert attrs[sc.OPERATION_NAME] == "process_thread_run"
+    if helper == "submit_tool_outputs_stream":  # it resumes the execution create_and_poll invoked
+        assert attrs[sc.OPERATION_NAME] == sc.OP_SUBMIT_TOOL_OUTPUTS and span.name == "submit_tool_outputs"
+    else:
+        assert attrs[sc.OPERATION_NAME] == sc.OP_INVOKE_AGENT and span.name.startswith("invoke_agent asst_")
+        assert attrs[sc.EXECUTION_DRIVER] == sc.DRIVER_STREAM
     assert attrs[sc.RUN_ID] == final.id and attrs[sc.THREAD_ID] == final.thread_id
     assert attrs[sc.RUN_STATUS] == status
     assert attrs.get(sc.RUN_LAST_ERROR_CODE) == error_code
@@ -110,7 +115,12 @@ def test_every_stream_helper_through_every_terminal_status(
     else:
         assert attrs[sc.RUN_QUEUE_TIME] == 4 and attrs[sc.RUN_EXECUTION_TIME] == 9
         assert attrs[sc.RUN_TOTAL_TIME] == 13
-    assert span.status.status_code.name != "ERROR"
+    invocation_failed = helper != "submit_tool_outputs_stream" and status not in (
+        "completed",
+        "requires_action",
+    )
+    assert span.status.status_code.name == ("ERROR" if invocation_failed else "UNSET")
+    assert (sc.FAILURE_CLASS in attrs) is invocation_failed
 
 
 def test_stream_is_the_sdks_own_objects(telemetry: Telemetry, sim: Any, client: Any) -> None:
@@ -165,11 +175,8 @@ def test_async_custom_handler_and_iteration(telemetry: Telemetry, sim: Any, asyn
 def test_raw_stream_true_span_lives_as_long_as_the_stream(
     telemetry: Telemetry, sim: Any, either_client: Any, api: str
 ) -> None:
-    operation = {
-        "runs.create": "start_thread_run",
-        "threads.create_and_run": "create_thread_and_run",
-        "runs.submit_tool_outputs": "submit_tool_outputs",
-    }[api]
+    # A run started as a stream is the execution; a submit resumes it.
+    operation = sc.OP_SUBMIT_TOOL_OUTPUTS if api == "runs.submit_tool_outputs" else sc.OP_INVOKE_AGENT
 
     async def scenario() -> tuple[Any, list[Any]]:
         resolve = resolver(either_client)
@@ -190,12 +197,15 @@ def test_raw_stream_true_span_lives_as_long_as_the_stream(
                 runs.submit_tool_outputs(waiting.id, thread_id=thread_id, tool_outputs=outputs, stream=True)
             )
         assert isinstance(stream, (openai.Stream, openai.AsyncStream))
-        assert not telemetry.named(operation)  # still open while the app has not read the stream
+        assert not [s for s in telemetry.spans if sc.STREAM_OUTCOME in s.attributes]  # open while unread
         return stream, await drain(stream)
 
     _, events = run(scenario())
-    span = telemetry.one(operation)
+    (span,) = [s for s in telemetry.spans if s.attributes.get(sc.STREAM_OUTCOME)]
     attrs = span.attributes
+    assert attrs[sc.OPERATION_NAME] == operation
+    if operation == sc.OP_INVOKE_AGENT:
+        assert attrs[sc.EXECUTION_DRIVER] == sc.DRIVER_STREAM and span.name.startswith("invoke_agent asst_")
     assert attrs[sc.STREAM_OUTCOME] == "finished" and attrs[sc.STREAM_EVENTS] == len(events)
     assert attrs[sc.RUN_STATUS] == "completed" and attrs[sc.RUN_ID] == events[-1].data.id
     assert len(attrs[sc.RUN_MESSAGE_IDS]) == 1
@@ -218,10 +228,10 @@ def test_raw_stream_dropped_without_close_ends_when_collected(
     assistant_id, thread_id = run(conversation(client))
     stream = client.beta.threads.runs.create(thread_id, assistant_id=assistant_id, stream=True)
     next(iter(stream))
-    assert not telemetry.named("start_thread_run")
+    assert not telemetry.spans[3:]  # the assistant's, the thread's and the message's only
     del stream
     gc.collect()
-    attrs = telemetry.one("start_thread_run").attributes
+    attrs = telemetry.one_run(sc.DRIVER_STREAM).attributes
     assert attrs[sc.STREAM_OUTCOME] == "abandoned" and attrs[sc.STREAM_EVENTS] == 1
 
 

@@ -385,7 +385,7 @@ def test_app_insights_rows_become_spans_with_their_events() -> None:
         {"row_kind": "event", "timestamp": "2026-01-01T00:00:00.2Z", "operation_ParentId": "abcd",
          "name": sc.EVENT_RUN_STATUS, "customDimensions": json.dumps({sc.RUN_STATUS: "queued", sc.RUN_POLLS: "0"})},
         {"row_kind": "span", "timestamp": "2026-01-01T00:00:00.1Z", "id": "abcd", "operation_Id": "t1",
-         "operation_ParentId": "t1", "name": "process_thread_run", "duration": 250.0, "success": "False",
+         "operation_ParentId": "t1", "name": "invoke_agent helper", "duration": 250.0, "success": "False",
          "customDimensions": json.dumps({sc.RUN_ID: "run_1", sc.REQUEST_IDS: "('req_1', 'req_2')", sc.RETRIES: "1",
                                          sc.LIST_HAS_MORE: "False"})},
     ]  # fmt: skip

@@ -362,6 +362,28 @@ EXECUTIONS_SELECTOR = CALLS_SELECTOR + ', gen_ai_response_model=~"$model"'
 RUNS_SELECTOR = EXECUTIONS_SELECTOR + ', assistant_telemetry_execution_kind="thread.run"'
 DURATION = "gen_ai_client_operation_duration_seconds"
 EXECUTIONS = "assistant_telemetry_executions_total"
+# One dashboard for every semconv mode (docs/attributes.md section 8): the latest mode renames the
+# executions' status label and replaces the token histogram with the inference usage counters.
+# label_replace copies the latest label onto ours (the /dup mode has both, with the same value).
+STATUS = "assistant_telemetry_execution_status"
+LATEST_STATUS = "gen_ai_response_status"
+
+
+def _execution_status(expr: str) -> str:
+    """``expr`` with the executions' status under our label name, whichever mode emitted it."""
+    return f'label_replace({expr}, "{STATUS}", "$1", "{LATEST_STATUS}", "(.+)")'
+
+
+def _tokens_by(by: str, selector: str) -> str:
+    """Tokens over $__range by ``by`` (gen_ai_token_type among them): gen_ai.client.token.usage in the
+    default and /dup modes, else the latest mode's inference usage counters typed by their name."""
+    latest = " or ".join(
+        f"sum by ({by}) (label_replace(increase(gen_ai_client_inference_usage_{kind}_tokens_total"
+        f'{{{selector}}}[$__range]), "gen_ai_token_type", "{kind}", "gen_ai_operation_name", ".*"))'
+        for kind in ("input", "output")
+    )
+    return f"sum by ({by}) (increase(gen_ai_client_token_usage_sum{{{selector}}}[$__range])) or {latest}"
+
 
 # (section, title, unit, [(legend, PromQL)]): every expression is checked and unit-tested with promtool.
 PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
@@ -393,9 +415,9 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         "Latency p50 / p95 / p99 by operation",
         "s",
         [
-            (
-                f"p{q} {{{{gen_ai_operation_name}}}}",
-                f"histogram_quantile(0.{q}, sum by (le, gen_ai_operation_name) "
+            (  # an agent run by its driver: a helper's or stream's whole run, or the app's one retrieve
+                f"p{q} {{{{gen_ai_operation_name}}}} {{{{assistant_telemetry_execution_driver}}}}",
+                f"histogram_quantile(0.{q}, sum by (le, gen_ai_operation_name, assistant_telemetry_execution_driver) "
                 f"(rate({DURATION}_bucket{{{CALLS_SELECTOR}}}[$__rate_interval])))",
             )
             for q in ("50", "95", "99")
@@ -420,7 +442,7 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         [
             (
                 "{{assistant_telemetry_execution_status}}",
-                f"sum by (assistant_telemetry_execution_status) (increase({EXECUTIONS}{{{RUNS_SELECTOR}}}[$__range]))",
+                f"sum by ({STATUS}) ({_execution_status(f'increase({EXECUTIONS}{{{RUNS_SELECTOR}}}[$__range])')})",
             )
         ],
     ),
@@ -455,8 +477,7 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         [
             (
                 "{{gen_ai_token_type}} {{assistant_telemetry_azure_deployment}}",
-                "sum by (gen_ai_token_type, assistant_telemetry_azure_deployment) "
-                f"(increase(gen_ai_client_token_usage_sum{{{CALLS_SELECTOR}}}[$__range]))",
+                _tokens_by("gen_ai_token_type, assistant_telemetry_azure_deployment", CALLS_SELECTOR),
             )
         ],
     ),
@@ -466,8 +487,9 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         "short",
         [
             (
-                "blocked prompts",
-                f'sum(increase({DURATION}_count{{{CALLS_SELECTOR}, assistant_telemetry_failure_class="content_filter"}}[$__range]))',
+                "blocked prompts",  # a call refused (an exception); a run the filter cut has error.type content_filter
+                f"sum(increase({DURATION}_count{{{CALLS_SELECTOR}, "
+                'assistant_telemetry_failure_class="content_filter", error_type!="content_filter"}[$__range]))',
             ),
             (
                 "runs and responses cut by the filter",

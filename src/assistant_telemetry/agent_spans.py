@@ -2,14 +2,17 @@
 
 An ``invoke_agent {agent}`` span parents the model calls the run makes (the openai wrappers' CLIENT
 spans) and an ``execute_tool {tool}`` span per function tool it runs. Unlike a ``Call`` these spans
-record no duration or token points: the model calls inside them do, and counting a run again would
-double every token sum. Never raises; our failures go to the guard.
+record no client operation duration or token points: the model calls inside them do, and counting a
+run again would double every token sum. Each records its span's duration in semconv's own metric
+(``gen_ai.invoke_agent.duration``, ``gen_ai.execute_tool.duration``). Never raises; our failures go
+to the guard.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -37,13 +40,14 @@ def framework_runs_tools() -> bool:
 class AgentSpan:
     """One open invoke_agent / execute_tool span; ends exactly once."""
 
-    __slots__ = ("attrs", "ended", "events", "span")
+    __slots__ = ("attrs", "ended", "events", "span", "started")
 
     def __init__(self, span: trace.Span, attrs: dict[str, Any]):
         self.span = span
         self.attrs = attrs
         self.events = 0
         self.ended = False
+        self.started = time.perf_counter()
 
     @contextlib.contextmanager
     def current(self) -> Iterator[None]:
@@ -71,13 +75,31 @@ class AgentSpan:
         try:
             if error is not None:
                 failed = error_attributes(error)
+                self.attrs[sc.ERROR_TYPE] = failed[sc.ERROR_TYPE]
                 self.span.set_attributes(failed)
                 self.span.set_status(Status(StatusCode.ERROR, failed[sc.ERROR_TYPE]))
             if attrs:
+                self.attrs.update(attrs)
                 self.span.set_attributes(attrs)
         except Exception as internal:
             internal_error(internal, "agent")
         self.span.end()
+        try:
+            self._record_duration(time.perf_counter() - self.started)
+        except Exception as internal:
+            internal_error(internal, "metrics")
+
+    def _record_duration(self, seconds: float) -> None:
+        """The span's duration in semconv's metric of its operation (once: end() runs once)."""
+        active = runtime.ACTIVE
+        if active is None:
+            return
+        if self.attrs.get(sc.OPERATION_NAME) == sc.OP_INVOKE_AGENT:
+            histogram, keys = active.invoke_agent_duration, sc.INVOKE_AGENT_METRIC_KEYS
+        else:
+            histogram, keys = active.execute_tool_duration, sc.EXECUTE_TOOL_METRIC_KEYS
+        labels = {key: self.attrs[key] for key in keys if key in self.attrs}
+        histogram.record(seconds, labels, trace.set_span_in_context(self.span))
 
 
 def ran_in_app(call_id: Any) -> None:

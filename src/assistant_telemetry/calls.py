@@ -33,7 +33,7 @@ from .extract.fields import field, items, parsed, text
 from .extract.requests import request_attributes
 from .extract.responses import message_item_attributes, produced_messages
 from .guard import internal_error
-from .spec import LIFECYCLE, LIST, POLL, Operation
+from .spec import LIFECYCLE, LIST, POLL, STREAM, Operation
 from .tools import FAILED as FAILED_EXECUTION_STATUSES
 from .tools import inherited, output_call_ids, required_calls, response_calls, step_calls, step_times
 
@@ -55,7 +55,7 @@ _USAGE_COUNTERS = (
 )
 # Operations that name an agent: the id -> name they show is remembered for the runs of that agent.
 _AGENT_OPERATIONS = frozenset({"create_agent", "get_agent", "update_agent"})
-# Latest names: these operations are the execution when the call turns out to be one (see _latest_operation).
+# These operations are the execution when the call turns out to be one (see _agent_operation).
 _STREAMED_EXECUTIONS = frozenset({"start_thread_run", "create_thread_and_run"})
 
 # Metric attributes are low-cardinality: copied from the span's attributes by name, never ids.
@@ -69,6 +69,7 @@ _METRIC_KEYS = (
     sc.RUN_STATUS,
     sc.ERROR_TYPE,
     sc.FAILURE_CLASS,
+    sc.EXECUTION_DRIVER,  # invoke_agent: a whole run (helper, stream) or one retrieve (poll)
 )
 # Poll counts: which service and model, and how the run ended.
 _RUN_METRIC_KEYS = (
@@ -331,7 +332,7 @@ class Call:
 
     def settle(self) -> None:
         """What the whole call showed decides: usage once, the agent's name, the execution's span, and
-        (latest names) the operation and span name."""
+        the operation and span name (invoke_agent for the span that is the execution)."""
         attrs = self.attrs
         active = self.runtime
         if not self.counts_usage():
@@ -355,8 +356,8 @@ class Call:
             if owner:
                 self._run_model()
             active.tools.execution_span(active, attrs.get(sc.RESPONSE_ID), self.span, owner)
-        if active.names.latest:
-            self._latest_operation()
+        if active.names.agent_operations:
+            self._agent_operation()
             if attrs.get(sc.OPERATION_NAME) == sc.OP_INVOKE_AGENT:
                 self._execution_outcome()
         if active.settings.prices is not None:  # no table: this one check
@@ -368,19 +369,34 @@ class Call:
         if prices is not None and self.counts_usage():
             self.annotate(span_costs(self.attrs, prices))
 
-    def _latest_operation(self) -> None:
-        """The latest operation name, and the span name ``{operation} {model or agent}``."""
+    def _agent_operation(self) -> None:
+        """The operation name (invoke_agent when the call is the execution), and the span name
+        ``{operation} {agent}`` (latest names: ``{operation} {model}`` too)."""
         attrs = self.attrs
-        operation = self.spec.latest
+        names = self.runtime.names
+        operation = started = names.operation(self.spec.operation, self.spec.agent_operation)
+        driver = None
         if (
-            (operation == POLL and self.run_claimed)  # app-driven polling: the read that saw it finish
+            # app-driven polling: the read that saw it finish (inside a helper, the helper is the run)
+            (operation == POLL and self.run_claimed and self.lifecycle is None)
             or (operation in _STREAMED_EXECUTIONS and self.streaming)
             or (operation == sc.OP_CHAT and sc.AGENT_NAME in attrs and sc.OPENAI_API_TYPE in attrs)
         ):
+            driver = sc.DRIVER_POLL if operation == POLL else None
             operation = sc.OP_INVOKE_AGENT
         if attrs.get(sc.OPERATION_NAME) != operation:
             self._put(sc.OPERATION_NAME, operation)
-        self.span.update_name(self.runtime.names.span_name(operation, attrs))
+        if operation == sc.OP_INVOKE_AGENT:
+            self._put(sc.EXECUTION_DRIVER, driver or self._driver())
+        name = names.span_name(operation, attrs)
+        if name != started:  # the span started under the operation's name
+            self.span.update_name(name)
+
+    def _driver(self) -> str:
+        """How the app drove the execution this span is (the operation name no longer tells)."""
+        if self.streaming or self.spec.kind == STREAM:
+            return sc.DRIVER_STREAM
+        return sc.DRIVER_HELPER if self.spec.kind == LIFECYCLE else sc.DRIVER_REQUEST
 
     def _run_model(self) -> None:
         """A run runs on its model (the assistant's, or the create's override): its own span names it
@@ -537,6 +553,13 @@ class Guest(Call):
             if self.span.is_recording():
                 self.span.set_attributes(self.runtime.names.attributes(self.pending))
             self.pending = {}
+        if sc.EXECUTION_STATUS in self.attrs and self.owns_execution():
+            try:  # their span saw the run finish: the tool calls held for its execution go under it
+                self.runtime.tools.execution_span(
+                    self.runtime, self.attrs.get(sc.RESPONSE_ID), self.span, True
+                )
+            except Exception as error:
+                internal_error(error, "tool")
         self._record_metrics()
 
     def fail(self, error_type: str) -> None:
@@ -634,7 +657,7 @@ def start(spec: Operation, instance: Any, args: tuple[Any, ...], kwargs: dict[st
         return InnerCall(lifecycle, spec)
     try:
         attrs = spec.client(getattr(instance, "_client", None), active.settings)
-        operation = spec.latest if active.names.latest else spec.operation
+        operation = active.names.operation(spec.operation, spec.agent_operation)
         attrs[sc.OPERATION_NAME] = operation
         theirs = their_span(spec.operation) if lifecycle is None else None
         if theirs is not None:  # another instrumentation's span for this very call: we are its guest

@@ -37,6 +37,9 @@ class Runtime:
     execution_duration: metrics.Histogram
     execution_queue_time: metrics.Histogram
     execution_active_time: metrics.Histogram
+    # semconv's durations of in-process agent runs and of tool executions (their spans' durations).
+    invoke_agent_duration: metrics.Histogram
+    execute_tool_duration: metrics.Histogram
     settings: Settings
     names: sc.Names = field(default_factory=sc.Names)
     # The latest conventions' token metrics (semconv mode), name -> instrument; empty in the default mode.
@@ -101,6 +104,14 @@ class Runtime:
             ),
             execution_active_time=seconds(
                 sc.METRIC_EXECUTION_ACTIVE_TIME, "Execution started -> finished", sc.RUN_DURATION_BUCKETS
+            ),
+            invoke_agent_duration=seconds(
+                sc.METRIC_INVOKE_AGENT_DURATION,
+                "Duration of an in-process agent invocation (an invoke_agent INTERNAL span)",
+                sc.INVOKE_AGENT_BUCKETS,
+            ),
+            execute_tool_duration=seconds(
+                sc.METRIC_EXECUTE_TOOL_DURATION, "Duration of a tool execution", sc.DURATION_BUCKETS
             ),
             content_filter=meter.create_counter(
                 sc.METRIC_CONTENT_FILTER_RESULTS,

@@ -155,6 +155,14 @@ RUN_DURATION_BUCKETS: Final = (
     0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600,
 )  # fmt: skip
 POLL_BUCKETS: Final = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
+# semantic-conventions-genai (SEMCONV_GENAI_COMMIT, docs/gen-ai/gen-ai-metrics.md): the duration of an
+# in-process agent invocation (INTERNAL invoke_agent spans; a service-side run is a client operation,
+# in gen_ai.client.operation.duration) and of each tool execution, equal to their spans' durations.
+METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+INVOKE_AGENT_BUCKETS: Final = (
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+)  # fmt: skip
 
 # --- values ---------------------------------------------------------------------------------
 PROVIDER_OPENAI: Final = "openai"
@@ -235,6 +243,14 @@ API_TYPE_RESPONSES = "responses"
 EXECUTION_KIND: Final = _NS + "execution.kind"  # the object type: thread.run | response
 EXECUTION_KIND_RUN = "thread.run"
 EXECUTION_KIND_RESPONSE = "response"
+# How the app drove an invoke_agent execution (every mode; the operation no longer tells it):
+# helper (a poll helper), stream (read as a stream), poll (the app's retrieve that saw it finish),
+# request (one request returned it: a Foundry agent response). Also a label of the duration metric.
+EXECUTION_DRIVER: Final = _NS + "execution.driver"
+DRIVER_HELPER = "helper"
+DRIVER_STREAM = "stream"
+DRIVER_POLL = "poll"
+DRIVER_REQUEST = "request"
 EXECUTION_STATUS: Final = _NS + "execution.status"  # queued | in_progress | ... | completed (same words)
 EXECUTION_ERROR_CODE: Final = _NS + "execution.error_code"  # run last_error.code | response error.code
 EXECUTION_INCOMPLETE_REASON: Final = _NS + "execution.incomplete_reason"
@@ -295,13 +311,18 @@ TOOL_STATUS: Final = _NS + "tool.status"  # the step's or output item's status (
 # timestamp, whole seconds), client (requires_action seen -> its outputs submitted, measured here),
 # execution (the service gives no times: the bounds of the span that reported it).
 TOOL_TIMING: Final = _NS + "tool.timing"
+# The attributes of gen_ai.invoke_agent.duration / gen_ai.execute_tool.duration (names the app gave,
+# never ids), and error.type when it failed.
+INVOKE_AGENT_METRIC_KEYS: tuple[str, ...] = (AGENT_NAME, REQUEST_MODEL, ERROR_TYPE)
+EXECUTE_TOOL_METRIC_KEYS: tuple[str, ...] = (TOOL_NAME, TOOL_TYPE, AGENT_NAME, ERROR_TYPE)
 PENDING_TOOLS_CAP: Final = 10_000  # executions (and response function calls) waiting for tool outputs
 EXECUTION_SPANS_CAP: Final = 10_000  # execution id -> its span, so tools learned later parent on it
 AGENT_NAMES_CAP: Final = 10_000  # agent id -> name, from agents seen created, read or listed
 
 # --- semantic-conventions-genai: the latest development names ---------------------------------------
 # Followed at open-telemetry/semantic-conventions-genai commit SEMCONV_GENAI_COMMIT
-# (model/gen-ai/spans.yaml, model/gen-ai/registry.yaml, model/gen-ai/token-metrics.yaml).
+# (model/gen-ai/spans.yaml, model/gen-ai/registry.yaml, model/gen-ai/token-metrics.yaml,
+# docs/gen-ai/gen-ai-metrics.md). invoke_agent and execute_tool are released names: every mode has them.
 SEMCONV_GENAI_COMMIT = "f38641ab9a552d89a96efdd3c92b5bab07dbabcf"
 SEMCONV_OPT_IN_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
 MODE_DEFAULT = "default"  # today's names (existing dashboards)
@@ -337,17 +358,23 @@ LATEST_RENAMES: Mapping[str, str] = {
 LATEST_VALUES: Mapping[tuple[str, str], str] = {
     (PROVIDER_NAME, PROVIDER_AZURE_AI_AGENTS): PROVIDER_MICROSOFT_FOUNDRY,
 }
-# Operations whose latest name differs for every call (others are decided per call: calls.py).
+# Released GenAI names (gen_ai.operation.name's well-known values for many releases, with their
+# ``{operation} {agent or tool}`` span names): every mode emits them, the default too.
+AGENT_OPERATIONS: Mapping[str, str] = {
+    "process_thread_run": OP_INVOKE_AGENT,  # a helper or stream that drives a run is the execution
+}
+AGENT_SPAN_NAME_TARGETS: Mapping[str, tuple[str, ...]] = {
+    OP_INVOKE_AGENT: (AGENT_NAME, AGENT_ID),
+    OP_EXECUTE_TOOL: (TOOL_NAME,),
+}
+# Operations whose latest name differs for every call (latest names only).
 LATEST_OPERATIONS: Mapping[str, str] = {
-    "process_thread_run": OP_INVOKE_AGENT,
     "get_response": OP_FETCH_RESPONSE,
 }
-# Latest span names: "{operation} {target}", the target read from these attributes in order.
-SPAN_NAME_TARGETS: Mapping[str, tuple[str, ...]] = {
-    OP_INVOKE_AGENT: (AGENT_NAME, AGENT_ID),
+# Latest span names of the other operations: "{operation} {target}", the target read from these in order.
+LATEST_SPAN_NAME_TARGETS: Mapping[str, tuple[str, ...]] = {
     OP_CREATE_AGENT: (AGENT_NAME, AGENT_ID),
     OP_CHAT: (REQUEST_MODEL, RESPONSE_MODEL),
-    OP_EXECUTE_TOOL: (TOOL_NAME,),
 }
 
 
@@ -355,15 +382,24 @@ SPAN_NAME_TARGETS: Mapping[str, tuple[str, ...]] = {
 class Names:
     """One mode's names, resolved once at ``instrument()``: what the hot path looks up.
 
-    ``attributes`` maps our internal attribute dict to what is emitted (identity in the default mode).
+    ``agent_operations`` (every mode): agent executions are ``invoke_agent`` and tool calls
+    ``execute_tool``, named ``{operation} {agent or tool}``, a failed execution fails its span.
+    ``latest``: the development names on top (attribute renames, provider values, ``fetch_response``,
+    ``{operation} {model}`` span names). ``attributes`` maps our internal attribute dict to what is
+    emitted (identity in the default mode).
     """
 
     mode: str = MODE_DEFAULT
-    latest: bool = False  # operation names, span names and provider values of the latest conventions
+    agent_operations: bool = True
+    latest: bool = False
     token_usage_metric: bool = True  # gen_ai.client.token.usage
     inference_metrics: bool = False  # gen_ai.client.inference.*
     renames: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     values: Mapping[tuple[str, Any], Any] = field(default_factory=dict)
+    operations: Mapping[str, str] = field(default_factory=lambda: dict(AGENT_OPERATIONS))
+    span_name_targets: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(AGENT_SPAN_NAME_TARGETS)
+    )
 
     @classmethod
     def for_mode(cls, mode: str) -> Names:
@@ -371,7 +407,23 @@ class Names:
             return cls()
         dup = mode == MODE_DUP
         renames = {old: ((old, new) if dup else (new,)) for old, new in LATEST_RENAMES.items()}
-        return cls(mode, True, dup, True, renames, dict(LATEST_VALUES))
+        return cls(
+            mode,
+            latest=True,
+            token_usage_metric=dup,
+            inference_metrics=True,
+            renames=renames,
+            values=dict(LATEST_VALUES),
+            operations={**AGENT_OPERATIONS, **LATEST_OPERATIONS},
+            span_name_targets={**AGENT_SPAN_NAME_TARGETS, **LATEST_SPAN_NAME_TARGETS},
+        )
+
+    def operation(self, operation: str, agent_operation: str | None = None) -> str:
+        """The name a call of ``operation`` starts under (before what its result decides);
+        ``agent_operation``: its own name in the agent names (the submit helpers resume a run)."""
+        if not self.agent_operations:
+            return operation
+        return agent_operation or self.operations.get(operation, operation)
 
     def attributes(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """``attrs`` under this mode's names (the same dict when nothing is renamed)."""
@@ -387,8 +439,9 @@ class Names:
         return out
 
     def span_name(self, operation: str, attrs: Mapping[str, Any]) -> str:
-        """The latest span name: ``{operation} {model or agent or tool}`` where one is known."""
-        for key in SPAN_NAME_TARGETS.get(operation, ()):
+        """``{operation} {agent or tool}`` (and in the latest names ``{operation} {model}``) where one
+        is known, else the operation."""
+        for key in self.span_name_targets.get(operation, ()):
             target = attrs.get(key)
             if isinstance(target, str) and target:
                 return f"{operation} {target}"

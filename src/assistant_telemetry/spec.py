@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import semconv as sc
 from .config import Settings
 from .extract.fields import Attributes
 
@@ -28,8 +27,8 @@ class Operation:
         page's items and a message's reply can be observed too.
     stream: for calls that may return an SSE stream (``stream=True``, stream helpers), makes
         the observer that reads its events (see streams.py); None: not streamed.
-    latest_operation: the operation's name in the latest semconv names, when it differs from
-        ``semconv.LATEST_OPERATIONS``' answer (the submit helpers resume an execution, not invoke one).
+    agent_operation: the operation's name in the agent names of every mode, when it differs from
+        ``semconv.AGENT_OPERATIONS``' answer (the submit helpers resume an execution, not invoke one).
     """
 
     module: str
@@ -42,12 +41,7 @@ class Operation:
     kind: str = CALL
     stream: Callable[[Any], Any] | None = None
     async_owner: str | None = ""  # "" means "Async" + owner; None means no async twin
-    latest_operation: str | None = None
-
-    @property
-    def latest(self) -> str:
-        """The operation name in the latest semconv names (before what a call's result decides)."""
-        return self.latest_operation or sc.LATEST_OPERATIONS.get(self.operation, self.operation)
+    agent_operation: str | None = None
 
     @property
     def async_class(self) -> str | None:

@@ -12,7 +12,7 @@ Three ways a tool call becomes known, each timed as well as it can be:
 
 Each span is a child of its execution's span (the invoke_agent span, or the span that saw the
 execution) and is reported once per tool call id, whichever way it is seen first. A run the app polls
-by hand has its invoke_agent span only once a retrieve sees it finished (latest names): the calls it
+by hand has its invoke_agent span only once a retrieve sees it finished: the calls it
 ran wait for that span (at most ``PENDING_TOOLS_CAP`` executions; evicted ones, and those still
 waiting at ``uninstrument()``, go under the span that saw the run waiting). Read: the tool's
 type, a function's name, ids and statuses; never arguments, inputs, outputs or results.
@@ -242,7 +242,7 @@ class Tools:
 
     def submitted(self, active: Runtime, keys: Iterable[str]) -> None:
         """The outputs are being sent: the waiting calls' spans end now (or, when their execution's
-        own span is yet to come, are held for it: latest names, where that span is invoke_agent)."""
+        own span is yet to come, are held for it: the invoke_agent span of a run polled by hand)."""
         now = time.time_ns()
         for key in keys:
             with self._lock:
@@ -250,7 +250,7 @@ class Tools:
             if waiting is None:
                 continue
             waiting.calls = [call for call in waiting.calls if self._first(call.call_id)]
-            if not waiting.owned and active.names.latest:
+            if not waiting.owned and active.names.agent_operations:
                 self._hold(active, key, _Ran(waiting, now))
             else:
                 _emit_ran(active, _Ran(waiting, now), waiting.parent)
@@ -335,7 +335,7 @@ def emit(
     """One execute_tool span, with the given start and end (ns), under ``parent``."""
     attrs = {**inherited, **call.attributes(), sc.TOOL_TIMING: timing}
     names = active.names
-    name = names.span_name(sc.OP_EXECUTE_TOOL, attrs) if names.latest else sc.OP_EXECUTE_TOOL
+    name = names.span_name(sc.OP_EXECUTE_TOOL, attrs)
     ctx = context.get_current()
     if parent is not None:
         ctx = trace.set_span_in_context(NonRecordingSpan(parent), ctx)
@@ -343,6 +343,9 @@ def emit(
         name, context=ctx, kind=SpanKind.INTERNAL, attributes=names.attributes(attrs), start_time=started
     )
     if call.status in FAILED:
+        attrs[sc.ERROR_TYPE] = call.status
         span.set_attributes({sc.ERROR_TYPE: call.status, sc.FAILURE_CLASS: "tool_" + call.status})
         span.set_status(Status(StatusCode.ERROR, call.status))
     span.end(end_time=ended)
+    labels = {key: attrs[key] for key in sc.EXECUTE_TOOL_METRIC_KEYS if key in attrs}
+    active.execute_tool_duration.record((ended - started) / 1e9, labels, trace.set_span_in_context(span))

@@ -88,15 +88,18 @@ def summary(spans: Any, reader: InMemoryMetricReader) -> dict[str, Any]:
                     if metric.name == sc.METRIC_TOKEN_USAGE:
                         points["token_sum"] += point.sum
     return {
-        "ours": collections.Counter(s.name for s in ours),
+        # Ours by operation (span names carry the agent's or tool's name).
+        "ours": collections.Counter(s.attributes[sc.OPERATION_NAME] for s in ours),
         "ours_nested_in_ours": sum(1 for s in ours if s.parent and s.parent.span_id in our_ids),
         "ours_without_provider": sum(1 for s in ours if sc.PROVIDER_NAME not in s.attributes),
         "theirs": collections.Counter(s.name for s in theirs),
         # A span of ours beneath one of theirs for another call (an execute_tool span is the app's tool).
         "ours_under_theirs": collections.Counter(
-            f"{s.name} < {their_names[s.parent.span_id]}"
+            f"{s.attributes[sc.OPERATION_NAME]} < {their_names[s.parent.span_id]}"
             for s in ours
-            if s.parent and s.parent.span_id in their_names and s.name != sc.OP_EXECUTE_TOOL
+            if s.parent
+            and s.parent.span_id in their_names
+            and s.attributes[sc.OPERATION_NAME] != sc.OP_EXECUTE_TOOL
         ),
         "theirs_without_ours": collections.Counter(
             s.name for s in theirs if not any(k.startswith("assistant_telemetry.") for k in s.attributes)

@@ -62,7 +62,8 @@ EXPECTED: dict[str, Any] = {
     "deployments": [MINI, PROD],
     "runs_by_status": {"completed": 5, "failed": 1, "incomplete": 1},  # finished runs, each once
     "stuck_runs": 1,
-    "failed_calls_by_class": {"content_filter": 1, "rate_limited": 1},
+    # the blocked prompt (400) and throttled listing; T4's and the failed run's invoke_agent spans
+    "failed_calls_by_class": {"content_filter": 2, "rate_limited": 1, "server_error": 1},
     "throttled_calls": 1,  # calls whose final HTTP status was 429
     "retried_calls": 2,  # calls the SDK retried (x-stainless-retry-count > 0)
     "retries": 3,  # 1 (T5's message) + 2 (T2's exhausted list)

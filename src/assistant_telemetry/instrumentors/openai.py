@@ -60,7 +60,7 @@ def _op(
     stream: Callable[[Any], Any] | None = None,
     client: Callable[[Any, Settings], dict[str, Any]] = client_attributes,
     result: Callable[[Any, Attributes, Settings], Any] = result_attributes,
-    latest: str | None = None,
+    agent: str | None = None,
 ) -> Operation:
     return Operation(
         module=module,
@@ -72,7 +72,7 @@ def _op(
         stream=stream,
         client=client,
         result=result,
-        latest_operation=latest,
+        agent_operation=agent,
     )
 
 
@@ -168,14 +168,12 @@ OPERATIONS: tuple[Operation, ...] = (
     _op(RUNS, "Runs", "create_and_poll", PROCESS_RUN, kind=LIFECYCLE),
     _op(RUNS, "Runs", "poll", PROCESS_RUN, "run_id", "thread_id", kind=LIFECYCLE),
     # Resuming a run after its tool outputs continues the execution invoke_agent started.
-    _op(RUNS, "Runs", "submit_tool_outputs_and_poll", PROCESS_RUN, kind=LIFECYCLE, latest=SUBMIT),
+    _op(RUNS, "Runs", "submit_tool_outputs_and_poll", PROCESS_RUN, kind=LIFECYCLE, agent=SUBMIT),
     _op(THREADS, "Threads", "create_and_run_poll", PROCESS_RUN, kind=LIFECYCLE),
     # Stream helpers: the span opens with the manager's ``with`` and ends with the stream.
     _op(RUNS, "Runs", "stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
     _op(RUNS, "Runs", "create_and_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
-    _op(
-        RUNS, "Runs", "submit_tool_outputs_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents, latest=SUBMIT
-    ),
+    _op(RUNS, "Runs", "submit_tool_outputs_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents, agent=SUBMIT),
     _op(THREADS, "Threads", "create_and_run_stream", PROCESS_RUN, kind=STREAM, stream=RunEvents),
     # --- chat.completions: Assistants apps mix it in; on Azure it carries the content filter results.
     Operation(
