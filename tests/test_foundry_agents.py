@@ -23,7 +23,7 @@ from example_runs import run_example
 
 from azure_clients import AllowHttpBearer, AsyncStaticToken, StaticToken
 
-PROJECT = "demo-project"
+PROJECT = "agents-v2-project"  # its own project: other tests' agents are not listed here
 ARM_ID = f"/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.CognitiveServices/accounts/res-1/projects/{PROJECT}"
 CANARY = "CANARY-7f3a"
 AGENT_OPS = (

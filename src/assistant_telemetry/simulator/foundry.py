@@ -67,21 +67,22 @@ def _dispatch(app: App, request: Request) -> Reply:
     raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
 
 
-def _agents(app: App) -> dict[str, list[Json]]:
-    """name -> its versions, oldest first (kept on the app, beside its store)."""
-    found: dict[str, list[Json]] | None = getattr(app, "foundry_agents", None)
-    if found is None:
-        found = {}
-        app.foundry_agents = found  # type: ignore[attr-defined]
-    return found
+def _agents(app: App, project: str) -> dict[str, list[Json]]:
+    """name -> its versions, oldest first, in the request's project (as in Foundry, each project
+    has its own agents; kept on the app, beside its store)."""
+    projects: dict[str, dict[str, list[Json]]] | None = getattr(app, "foundry_agents", None)
+    if projects is None:
+        projects = {}
+        app.foundry_agents = projects  # type: ignore[attr-defined]
+    return projects.setdefault(project, {})
 
 
 def _not_found(what: str) -> ApiError:
     return ApiError(404, f"{what} not found.", code="not_found", type="invalid_request_error")
 
 
-def _versions(app: App, name: str) -> list[Json]:
-    versions = _agents(app).get(name)
+def _versions(app: App, req: Request, name: str) -> list[Json]:
+    versions = _agents(app, req.project).get(name)
     if not versions:
         raise _not_found(f"Agent '{name}'")
     return versions
@@ -114,7 +115,7 @@ def create_version(app: App, req: Request) -> Reply:
     definition = req.body.get("definition")
     if not isinstance(definition, dict) or not definition.get("kind"):
         raise ApiError(400, "'definition' with a 'kind' is required.", param="definition")
-    versions = _agents(app).setdefault(name, [])
+    versions = _agents(app, req.project).setdefault(name, [])
     version = str(len(versions) + 1)
     created: Json = {
         "object": "agent.version",
@@ -133,31 +134,31 @@ def create_version(app: App, req: Request) -> Reply:
 
 @_route("GET", "/agents")
 def list_agents(app: App, req: Request) -> Reply:
-    agents = [_details(name, versions) for name, versions in _agents(app).items() if versions]
+    agents = [_details(name, versions) for name, versions in _agents(app, req.project).items() if versions]
     return Reply(_page(agents, "id"))
 
 
 @_route("GET", "/agents/{name}")
 def get_agent(app: App, req: Request) -> Reply:
     name = req.params["name"]
-    return Reply(_details(name, _versions(app, name)))
+    return Reply(_details(name, _versions(app, req, name)))
 
 
 @_route("DELETE", "/agents/{name}")
 def delete_agent(app: App, req: Request) -> Reply:
     name = req.params["name"]
-    _versions(app, name)
-    del _agents(app)[name]
+    _versions(app, req, name)
+    del _agents(app, req.project)[name]
     return Reply({"object": "agent.deleted", "name": name, "deleted": True})
 
 
 @_route("GET", "/agents/{name}/versions")
 def list_versions(app: App, req: Request) -> Reply:
-    return Reply(_page(list(_versions(app, req.params["name"])), "id"))
+    return Reply(_page(list(_versions(app, req, req.params["name"])), "id"))
 
 
 def _version(app: App, req: Request) -> tuple[list[Json], Json]:
-    versions = _versions(app, req.params["name"])
+    versions = _versions(app, req, req.params["name"])
     for found in versions:
         if found["version"] == req.params["version"]:
             return versions, found
@@ -192,10 +193,10 @@ def agent_reference(body: Any) -> Json | None:
     return None
 
 
-def agent_model(app: App, body: Any) -> str | None:
+def agent_model(app: App, body: Any, project: str) -> str | None:
     """The model of the agent version a Responses request references (its definition's)."""
     reference = agent_reference(body)
-    versions = _agents(app).get(str(reference.get("name"))) if reference else None
+    versions = _agents(app, project).get(str(reference.get("name"))) if reference else None
     if not reference or not versions:
         return None
     wanted = reference.get("version")

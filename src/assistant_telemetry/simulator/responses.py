@@ -201,9 +201,9 @@ def _filter_entry(source: str, results: Json, blocked: bool) -> Json:
     return {"blocked": blocked, "source_type": source, "content_filter_results": results}
 
 
-def create_response(app: App, body: Json, azure: bool = False) -> Entry:
+def create_response(app: App, body: Json, azure: bool = False, project: str = "") -> Entry:
     st = state(app)
-    model = body.get("model") or foundry.agent_model(app, body)  # a Foundry agent names its model
+    model = body.get("model") or foundry.agent_model(app, body, project)  # a Foundry agent names its model
     if not isinstance(model, str) or not model:
         raise bad_request("Missing required parameter: 'model'.", "model")
     conversation_id = _conversation_id(body.get("conversation"))
@@ -429,7 +429,7 @@ def _reply(events: list[Json]) -> Reply:
 
 @route("POST", "/responses")
 def post_response(app: App, req: Request) -> Reply:
-    entry = create_response(app, req.body, azure=req.azure)
+    entry = create_response(app, req.body, azure=req.azure, project=req.project)
     if _streaming(req):
         return _reply(stream_events(app, entry))
     if not entry.response["background"]:

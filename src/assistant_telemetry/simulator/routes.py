@@ -22,6 +22,7 @@ class Request:
     body: Json
     azure: bool
     params: dict[str, str] = field(default_factory=dict)
+    project: str = ""  # the Foundry project the URL names (its agents are its own), else ""
 
 
 @dataclass

@@ -201,7 +201,8 @@ class Simulator:
             prefix, rules = foundry.split_prefix(url.path)
         path = url.path[len(prefix) :] if prefix else url.path
         azure = bool(prefix and PREFIXES.get(rules or "", True))
-        response = self._answer(method, path, rules, url.query, raw)
+        project = agents.project_prefix(url.path) or ""
+        response = self._answer(method, path, rules, url.query, raw, project)
         response.headers = {
             **self._headers(response, served, started, azure, path, headers),
             **response.headers,
@@ -210,7 +211,9 @@ class Simulator:
             response.pace = self._pace
         return response
 
-    def _answer(self, method: str, path: str, prefix: str | None, query_string: str, raw: bytes) -> Response:
+    def _answer(
+        self, method: str, path: str, prefix: str | None, query_string: str, raw: bytes, project: str
+    ) -> Response:
         query = {key: values[-1] for key, values in parse_qs(query_string, keep_blank_values=True).items()}
         try:
             if prefix is None:
@@ -224,7 +227,7 @@ class Simulator:
             fault = self._faults.take(method, path)
             if fault is not None and not fault.kind.startswith("oversize"):
                 raise fault.error(body)
-            request = Request(method, path, query, body, azure=PREFIXES.get(prefix, True))
+            request = Request(method, path, query, body, azure=PREFIXES.get(prefix, True), project=project)
             reply = self._app.dispatch(request) if prefix in PREFIXES else agents.dispatch(self._app, request)
         except ApiError as err:
             return Response(err.status, err.body, headers=err.headers)
