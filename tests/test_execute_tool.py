@@ -85,10 +85,9 @@ def test_assistants_tool_loop_is_invoke_agent_with_execute_tool_children(
         assert span.kind.name == "INTERNAL" and span.parent.span_id == invoked.context.span_id
         assert (attrs[sc.TOOL_TYPE], attrs[sc.TOOL_TIMING]) == ("function", "client")
         assert attrs[sc.RUN_ID] == done.id and attrs[sc.AGENT_NAME] == "weather-helper"
-        # From the run seen waiting (the helper's end) to the outputs sent (the submit's start).
-        assert (
-            invoked.end_time - 5_000_000 <= span.start_time <= span.end_time <= resumed.start_time + 5_000_000
-        )
+        # From the run seen waiting (inside the helper's span) to the outputs sent (inside the submit's).
+        assert invoked.start_time <= span.start_time <= invoked.end_time
+        assert resumed.start_time <= span.end_time <= resumed.end_time
     # gen_ai.execute_tool.duration: one point per tool span, its duration, by tool (never call ids).
     points = {p.attributes[sc.TOOL_NAME]: p for p in latest.metric_points(sc.METRIC_EXECUTE_TOOL_DURATION)}
     assert set(points) == {s.attributes[sc.TOOL_NAME] for s in spans} and len(points) == len(spans)
@@ -136,7 +135,7 @@ def test_a_run_polled_by_hand_has_its_tools_under_its_invoke_agent(
         assert (
             span.attributes[sc.TOOL_TIMING] == "client" and span.attributes[sc.AGENT_NAME] == "weather-helper"
         )
-        assert span.end_time <= submitted.start_time + 5_000_000
+        assert submitted.start_time <= span.end_time <= submitted.end_time  # the outputs sent
         assert span.end_time < invoked.start_time  # they ran before the span that saw the run finish
     assert CANARY not in exported(latest)
 
@@ -207,7 +206,8 @@ def test_responses_function_calls(latest: Telemetry, sim: Simulator, client: Any
     for span in spans:
         assert span.parent.span_id == first.context.span_id
         assert span.attributes[sc.RESPONSE_ID] == asked.id and span.attributes[sc.TOOL_TIMING] == "client"
-        assert first.end_time - 5_000_000 <= span.start_time <= span.end_time <= answer.start_time + 5_000_000
+        assert first.start_time <= span.start_time <= first.end_time  # the call seen in its reply
+        assert answer.start_time <= span.end_time <= answer.end_time  # its output sent
     assert CANARY not in exported(latest)
 
 
