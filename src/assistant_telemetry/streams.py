@@ -149,10 +149,9 @@ class RunEvents(StreamObserver):
         name = field(event, "event")
         if not isinstance(name, str):
             return
-        if name == "thread.message.delta":
-            self.first_delta()
-        elif name.endswith(".delta"):
-            return
+        if name.endswith(".delta"):  # most events: text and tool argument deltas
+            if not self.saw_delta and name == "thread.message.delta":
+                self.first_delta()
         elif name.startswith("thread.run.step."):
             self.item_event(field(event, "data"), self.step_ids)
         elif name.startswith("thread.run."):
@@ -211,10 +210,9 @@ class ResponseEvents(StreamObserver):
         kind = field(event, "type")
         if not isinstance(kind, str):
             return
-        if kind == "response.output_text.delta":
-            self.first_delta()
-        elif kind.endswith(".delta"):
-            return
+        if kind.endswith(".delta"):  # most events: text and tool argument deltas
+            if not self.saw_delta and kind == "response.output_text.delta":
+                self.first_delta()
         elif kind.startswith("response.output_item."):
             self.output_item(field(event, "item"))
         elif kind in _RESPONSE_EVENTS:
