@@ -266,12 +266,23 @@ class ChatChunks(StreamObserver):
         self.merged: dict[str, Any] = {}
         self.filters: list[Any] = []  # filter results merged so far (the newest few)
 
+    def item(self, chunk: Any) -> None:
+        if self.ended or not self.saw_delta:  # (a first delta was seen: the span records)
+            StreamObserver.item(self, chunk)
+            return
+        self.events += 1  # the long middle of the stream: one call per chunk, to the test below
+        try:
+            if not chunk_adds_nothing(chunk, self.merged, self.filters):
+                self.merge(chunk)
+        except Exception as error:
+            internal_error(error, "stream")
+
     def read(self, chunk: Any) -> None:
-        if self.saw_delta:
-            if chunk_adds_nothing(chunk, self.merged, self.filters):
-                return
-        elif any(field(field(choice, "delta"), "content") for choice in items(field(chunk, "choices"))):
+        if any(field(field(choice, "delta"), "content") for choice in items(field(chunk, "choices"))):
             self.first_delta()
+        self.merge(chunk)
+
+    def merge(self, chunk: Any) -> None:
         chunk_attributes(chunk, self.merged)
         remember_filters(chunk, self.filters)
 
