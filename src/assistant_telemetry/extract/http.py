@@ -28,28 +28,20 @@ def _number(value: str) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
-def _header(key: str, convert: Callable[[str], Any] = capped) -> Callable[[str, Attributes], None]:
-    def record(value: str, attrs: Attributes) -> None:
-        converted = convert(value)
-        if converted is not None and converted != "":
-            attrs[key] = converted
-
-    return record
-
-
-HEADERS: Mapping[str, Callable[[str, Attributes], None]] = {
-    "x-request-id": _header(sc.REQUEST_ID),
-    "apim-request-id": _header(sc.AZURE_SERVICE_REQUEST_ID),
-    "x-ms-client-request-id": _header(sc.CLIENT_REQUEST_ID),
-    "x-ms-region": _header(sc.AZURE_REGION),
-    "x-ms-deployment-name": _header(sc.AZURE_DEPLOYMENT),
-    "openai-processing-ms": _header(sc.PROCESSING_MS, _number),
-    "x-ratelimit-remaining-requests": _header(sc.RATELIMIT_REMAINING_REQUESTS, _number),
-    "x-ratelimit-remaining-tokens": _header(sc.RATELIMIT_REMAINING_TOKENS, _number),
-    "x-ratelimit-reset-requests": _header(sc.RATELIMIT_RESET_REQUESTS),
-    "x-ratelimit-reset-tokens": _header(sc.RATELIMIT_RESET_TOKENS),
-    "retry-after": _header(sc.RETRY_AFTER_S, _number),
-    "x-ms-request-id": _header(sc.AZURE_MS_REQUEST_ID),
+HEADERS: Mapping[str, tuple[str, Callable[[str], Any]]] = {
+    # header -> (attribute, how its value is read); an empty or unreadable value is not recorded
+    "x-request-id": (sc.REQUEST_ID, capped),
+    "apim-request-id": (sc.AZURE_SERVICE_REQUEST_ID, capped),
+    "x-ms-client-request-id": (sc.CLIENT_REQUEST_ID, capped),
+    "x-ms-region": (sc.AZURE_REGION, capped),
+    "x-ms-deployment-name": (sc.AZURE_DEPLOYMENT, capped),
+    "openai-processing-ms": (sc.PROCESSING_MS, _number),
+    "x-ratelimit-remaining-requests": (sc.RATELIMIT_REMAINING_REQUESTS, _number),
+    "x-ratelimit-remaining-tokens": (sc.RATELIMIT_REMAINING_TOKENS, _number),
+    "x-ratelimit-reset-requests": (sc.RATELIMIT_RESET_REQUESTS, capped),
+    "x-ratelimit-reset-tokens": (sc.RATELIMIT_RESET_TOKENS, capped),
+    "retry-after": (sc.RETRY_AFTER_S, _number),
+    "x-ms-request-id": (sc.AZURE_MS_REQUEST_ID, capped),
 }
 
 
@@ -57,7 +49,7 @@ HEADERS: Mapping[str, Callable[[str, Attributes], None]] = {
 # (raw name, lowercased name, value) bytes in ``Headers._list``: matching there skips the copy that
 # ``.raw`` makes, a ``lower()`` per header and the decode of every header not read (most of them).
 # Without that list (another version, another client) the public ``multi_items()`` serves.
-_RAW_HEADERS = {name.encode("ascii"): record for name, record in HEADERS.items()}
+_RAW_HEADERS = {name.encode("ascii"): read for name, read in HEADERS.items()}
 _RETRY_COUNT, _CLIENT_REQUEST_ID = b"x-stainless-retry-count", b"x-ms-client-request-id"
 
 
@@ -75,15 +67,19 @@ def response_attributes(response: Any, attrs: Attributes) -> None:
     lowered = _lowered(headers)
     if lowered is not None:
         for _, key, raw in lowered:
-            record = _RAW_HEADERS.get(key)
-            if record is not None:
-                record(raw.decode("latin-1"), attrs)
+            read = _RAW_HEADERS.get(key)
+            if read is not None:
+                value = read[1](raw.decode("latin-1"))
+                if value is not None and value != "":
+                    attrs[read[0]] = value
     else:
         pairs = headers.multi_items() if hasattr(headers, "multi_items") else _pairs(headers)
-        for name, value in pairs:
-            record = HEADERS.get(name.lower())
-            if record is not None:
-                record(value, attrs)
+        for name, text_value in pairs:
+            read = HEADERS.get(name.lower())
+            if read is not None:
+                value = read[1](text_value)
+                if value is not None and value != "":
+                    attrs[read[0]] = value
     request_attributes(getattr(response, "request", None), attrs)
 
 
@@ -142,17 +138,38 @@ def client_attributes(client: Any, settings: Settings) -> dict[str, Any]:
 
     A fresh dict each call (the caller adds to it), built once per client configuration.
     """
-    url = getattr(client, "_base_url", None) or getattr(client, "base_url", None)
+    url = _base_url(client)
     version = getattr(client, "_api_version", None)
     deployment = getattr(client, "_azure_deployment", None)
     known = _CLIENTS.get(id(url))
-    if known is not None and known[:4] == (url, version, deployment, settings):
+    if known is not None and known[0] is url and known[3] is settings and known[1:3] == (version, deployment):
         return dict(known[4])
     attrs = _client_attributes(url, version, deployment, settings)
     if len(_CLIENTS) >= sc.CLIENT_ATTRIBUTES_CAP:
         _CLIENTS.clear()
     _CLIENTS[id(url)] = (url, version, deployment, settings, attrs)
     return dict(attrs)
+
+
+def _base_url(client: Any) -> Any:
+    """The client's base URL. openai 3.x returns it through properties (``_base_url`` -> ``base_url``
+    -> a helper imported per call, ~1 us) that return ``_configured_base_url``: for a class seen doing
+    exactly that, the instance's dict is read; any other class goes through the properties."""
+    own = getattr(client, "__dict__", None)
+    configured = own.get(_CONFIGURED) if own else None
+    if configured is not None:
+        direct = _DIRECT_URL.get(type(client))
+        if direct is None:
+            if len(_DIRECT_URL) > 64:
+                _DIRECT_URL.clear()
+            direct = _DIRECT_URL[type(client)] = getattr(client, "_base_url", None) is configured
+        if direct:
+            return configured
+    return getattr(client, "_base_url", None) or getattr(client, "base_url", None)
+
+
+_CONFIGURED = "_configured_base_url"
+_DIRECT_URL: dict[type, bool] = {}  # client class -> its _base_url is the instance's _configured_base_url?
 
 
 def _client_attributes(url: Any, version: Any, deployment: Any, settings: Settings) -> dict[str, Any]:
