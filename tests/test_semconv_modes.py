@@ -118,9 +118,9 @@ def test_tables_are_resolved_once_per_mode() -> None:
         sc.RESPONSE_STATUS: "completed",
         sc.PROVIDER_NAME: sc.PROVIDER_MICROSOFT_FOUNDRY,
     }
-    assert (default.token_usage_metric, default.inference_metrics) == (True, False)
-    assert (latest.token_usage_metric, latest.inference_metrics) == (False, True)
-    assert (dup.token_usage_metric, dup.inference_metrics) == (True, True)
+    assert (default.replaced_metrics, default.inference_metrics) == (True, False)
+    assert (latest.replaced_metrics, latest.inference_metrics) == (False, True)
+    assert (dup.replaced_metrics, dup.inference_metrics) == (True, True)
     assert latest.span_name(sc.OP_CHAT, {sc.REQUEST_MODEL: "gpt-4o"}) == "chat gpt-4o"
     assert latest.span_name(sc.OP_FETCH_RESPONSE, {sc.RESPONSE_ID: "resp_1"}) == "fetch_response"
     # The released agent names in every mode; fetch_response and {operation} {model} only in the latest.
@@ -167,6 +167,8 @@ def test_default_mode_invokes_agents_and_keeps_todays_other_names(
     assert set(OLD_ONLY) <= keys and not set(NEW_ONLY) & keys
     assert {sc.METRIC_TOKEN_USAGE} <= metric_names(modal)
     assert not {sc.METRIC_USAGE_INPUT_TOKENS, sc.METRIC_OPERATION_INPUT_TOKENS} & metric_names(modal)
+    assert sc.METRIC_INFERENCE_DURATION not in metric_names(modal)
+    assert "chat" in durations_by_operation(modal, sc.METRIC_OPERATION_DURATION)
 
 
 @pytest.mark.timeout(120)
@@ -205,6 +207,11 @@ def test_latest_mode_speaks_the_latest_conventions(modal: Telemetry, sim: Simula
     } <= metrics
     counted = modal.metric_points(sc.METRIC_USAGE_INPUT_TOKENS)
     assert counted and all(p.attributes[sc.TOKEN_MODALITY] == "unknown" for p in counted)
+    # Inference calls' duration moved to its own metric; the other operations keep theirs.
+    inference = durations_by_operation(modal, sc.METRIC_INFERENCE_DURATION)
+    operations = durations_by_operation(modal, sc.METRIC_OPERATION_DURATION)
+    assert inference == {"chat": len(chats)}
+    assert "chat" not in operations and {sc.OP_INVOKE_AGENT, sc.OP_FETCH_RESPONSE} <= set(operations)
     executions = modal.metric_points(sc.METRIC_EXECUTIONS)
     assert executions and all(sc.RESPONSE_STATUS in p.attributes for p in executions)
 
@@ -227,6 +234,18 @@ def test_dup_mode_emits_both_names(modal: Telemetry, sim: Simulator, client: Any
     )
     new = sum(p.value for p in modal.metric_points(sc.METRIC_USAGE_INPUT_TOKENS))
     assert old == new > 0
+    # And one duration of each inference call in each.
+    chats = durations_by_operation(modal, sc.METRIC_OPERATION_DURATION)["chat"]
+    assert durations_by_operation(modal, sc.METRIC_INFERENCE_DURATION) == {"chat": chats} and chats > 0
+
+
+def durations_by_operation(telemetry: Telemetry, metric: str) -> dict[str, int]:
+    """Calls recorded in a duration histogram, by gen_ai.operation.name."""
+    counts: dict[str, int] = {}
+    for point in telemetry.metric_points(metric):
+        operation = point.attributes[sc.OPERATION_NAME]
+        counts[operation] = counts.get(operation, 0) + point.count
+    return counts
 
 
 @pytest.mark.timeout(120)

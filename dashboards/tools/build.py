@@ -361,6 +361,20 @@ CALLS_SELECTOR = 'job=~"$service", assistant_telemetry_azure_deployment=~"$deplo
 EXECUTIONS_SELECTOR = CALLS_SELECTOR + ', gen_ai_response_model=~"$model"'
 RUNS_SELECTOR = EXECUTIONS_SELECTOR + ', assistant_telemetry_execution_kind="thread.run"'
 DURATION = "gen_ai_client_operation_duration_seconds"
+# The latest mode moves inference calls' durations (chat) to their own histogram (semantic-conventions-
+# genai #521); the other operations keep DURATION. Every call panel reads both with ``or``: after
+# rate() the metric name is gone, so a /dup series present in both is counted once.
+INFERENCE_DURATION = "gen_ai_client_inference_duration_seconds"
+CALL_SERIES = f'{{__name__=~"{DURATION}_count|{INFERENCE_DURATION}_count"}}'
+
+
+def _calls(function: str, suffix: str, selector: str, window: str) -> str:
+    """``function(<duration>_<suffix>{selector}[window])`` over both duration histograms, once per series."""
+    return " or ".join(
+        f"{function}({metric}_{suffix}{{{selector}}}[{window}])" for metric in (DURATION, INFERENCE_DURATION)
+    )
+
+
 EXECUTIONS = "assistant_telemetry_executions_total"
 # One dashboard for every semconv mode (docs/attributes.md section 8): the latest mode renames the
 # executions' status label and replaces the token histogram with the inference usage counters.
@@ -394,7 +408,7 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         [
             (
                 "{{gen_ai_operation_name}}",
-                f"sum by (gen_ai_operation_name) (rate({DURATION}_count{{{CALLS_SELECTOR}}}[$__rate_interval]))",
+                f"sum by (gen_ai_operation_name) ({_calls('rate', 'count', CALLS_SELECTOR, '$__rate_interval')})",
             )
         ],
     ),
@@ -405,8 +419,14 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         [
             (
                 "{{assistant_telemetry_failure_class}}",
-                f"sum by (assistant_telemetry_failure_class) (rate({DURATION}_count{{{CALLS_SELECTOR}, "
-                'assistant_telemetry_failure_class!=""}[$__rate_interval]))',
+                "sum by (assistant_telemetry_failure_class) ("
+                + _calls(
+                    "rate",
+                    "count",
+                    CALLS_SELECTOR + ', assistant_telemetry_failure_class!=""',
+                    "$__rate_interval",
+                )
+                + ")",
             )
         ],
     ),
@@ -418,7 +438,7 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
             (  # an agent run by its driver: a helper's or stream's whole run, or the app's one retrieve
                 f"p{q} {{{{gen_ai_operation_name}}}} {{{{assistant_telemetry_execution_driver}}}}",
                 f"histogram_quantile(0.{q}, sum by (le, gen_ai_operation_name, assistant_telemetry_execution_driver) "
-                f"(rate({DURATION}_bucket{{{CALLS_SELECTOR}}}[$__rate_interval])))",
+                f"({_calls('rate', 'bucket', CALLS_SELECTOR, '$__rate_interval')}))",
             )
             for q in ("50", "95", "99")
         ],
@@ -430,8 +450,14 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         [
             (
                 "{{gen_ai_operation_name}}",
-                f"sum by (gen_ai_operation_name) (rate({DURATION}_count{{{CALLS_SELECTOR}, "
-                'assistant_telemetry_failure_class="rate_limited"}[$__rate_interval]))',
+                "sum by (gen_ai_operation_name) ("
+                + _calls(
+                    "rate",
+                    "count",
+                    CALLS_SELECTOR + ', assistant_telemetry_failure_class="rate_limited"',
+                    "$__rate_interval",
+                )
+                + ")",
             )
         ],
     ),
@@ -488,8 +514,15 @@ PROMQL_PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         [
             (
                 "blocked prompts",  # a call refused (an exception); a run the filter cut has error.type content_filter
-                f"sum(increase({DURATION}_count{{{CALLS_SELECTOR}, "
-                'assistant_telemetry_failure_class="content_filter", error_type!="content_filter"}[$__range]))',
+                "sum("
+                + _calls(
+                    "increase",
+                    "count",
+                    CALLS_SELECTOR
+                    + ', assistant_telemetry_failure_class="content_filter", error_type!="content_filter"',
+                    "$__range",
+                )
+                + ")",
             ),
             (
                 "runs and responses cut by the filter",
@@ -664,11 +697,11 @@ def grafana_prometheus_tempo() -> dict[str, Any]:
             "list": [
                 _datasource_variable("prometheus", "prometheus", "Prometheus"),
                 _datasource_variable("tempo", "tempo", "Tempo"),
-                _prom_variable("service", "Service", f"label_values({DURATION}_count, job)"),
+                _prom_variable("service", "Service", f"label_values({CALL_SERIES}, job)"),
                 _prom_variable(
                     "deployment",
                     "Deployment",
-                    f"label_values({DURATION}_count, assistant_telemetry_azure_deployment)",
+                    f"label_values({CALL_SERIES}, assistant_telemetry_azure_deployment)",
                 ),
                 _prom_variable("model", "Model", f"label_values({EXECUTIONS}, gen_ai_response_model)"),
                 _textbox("thread_id", "Thread id"),

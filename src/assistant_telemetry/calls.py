@@ -432,14 +432,19 @@ class Call:
         names = active.names
         labels = names.attributes({key: attrs[key] for key in _METRIC_KEYS if key in attrs})
         if self.counts_time:  # a guest leaves duration and tokens to its host's span
-            active.duration.record(time.perf_counter() - self.started, labels, ctx)
+            seconds = time.perf_counter() - self.started
+            inference = attrs.get(sc.OPERATION_NAME) in sc.INFERENCE_OPERATION_NAMES
+            if names.replaced_metrics or not inference:
+                active.duration.record(seconds, labels, ctx)
+            if inference and active.inference:
+                active.inference[sc.METRIC_INFERENCE_DURATION].record(seconds, labels, ctx)
         # An execution's tokens count once (settle() took them off every read that repeats them).
-        if names.token_usage_metric and self.counts_time:
+        if names.replaced_metrics and self.counts_time:
             for key, token_type in ((sc.USAGE_INPUT_TOKENS, "input"), (sc.USAGE_OUTPUT_TOKENS, "output")):
                 tokens = attrs.get(key)
                 if tokens is not None:
                     active.token_usage.record(tokens, {**labels, sc.TOKEN_TYPE: token_type}, ctx)
-        if active.inference_tokens and self.counts_time:
+        if active.inference and self.counts_time:
             self._record_inference_tokens(labels, ctx)
         try:  # the execution's metrics below still count
             for point in content_filter_points(attrs, self.run_claimed):
@@ -452,7 +457,7 @@ class Call:
     def _record_inference_tokens(self, labels: dict[str, Any], ctx: context.Context | None) -> None:
         """The latest conventions' token metrics: per-operation histograms and usage counters."""
         attrs = self.attrs
-        instruments = self.runtime.inference_tokens
+        instruments = self.runtime.inference
         for key, name in (
             (sc.USAGE_INPUT_TOKENS, sc.METRIC_OPERATION_INPUT_TOKENS),
             (sc.USAGE_OUTPUT_TOKENS, sc.METRIC_OPERATION_OUTPUT_TOKENS),

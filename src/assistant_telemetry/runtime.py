@@ -43,7 +43,7 @@ class Runtime:
     settings: Settings
     names: sc.Names = field(default_factory=sc.Names)
     # The latest conventions' token metrics (semconv mode), name -> instrument; empty in the default mode.
-    inference_tokens: dict[str, Any] = field(default_factory=dict)
+    inference: dict[str, Any] = field(default_factory=dict)  # the latest names' inference metrics
     outcomes: Outcomes = field(default_factory=Outcomes)
     tools: Tools = field(default_factory=Tools)
 
@@ -120,13 +120,21 @@ class Runtime:
             ),
             settings=settings,
             names=names,
-            inference_tokens=_inference_tokens(meter) if names.inference_metrics else {},
+            inference=_inference_instruments(meter) if names.inference_metrics else {},
         )
 
 
-def _inference_tokens(meter: metrics.Meter) -> dict[str, Any]:
-    """The inference token metrics of the latest conventions: per-operation histograms, usage counters."""
-    instruments: dict[str, Any] = {}
+def _inference_instruments(meter: metrics.Meter) -> dict[str, Any]:
+    """The inference metrics of the latest conventions, by name: the calls' duration, per-operation
+    token histograms, usage counters."""
+    instruments: dict[str, Any] = {
+        sc.METRIC_INFERENCE_DURATION: meter.create_histogram(
+            sc.METRIC_INFERENCE_DURATION,
+            unit="s",
+            description="Duration of GenAI inference calls",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+    }
     for name, brief in (
         (sc.METRIC_OPERATION_INPUT_TOKENS, "Input tokens per operation"),
         (sc.METRIC_OPERATION_OUTPUT_TOKENS, "Output tokens per operation"),

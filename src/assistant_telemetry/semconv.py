@@ -340,6 +340,10 @@ TOKEN_MODALITY_UNKNOWN = "unknown"  # the APIs report no modality breakdown
 # The inference metrics that replace gen_ai.client.token.usage: histograms per operation, counters of use.
 METRIC_OPERATION_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
 METRIC_OPERATION_OUTPUT_TOKENS: Final = "gen_ai.client.inference.operation.output_tokens"
+# Inference calls' duration (semantic-conventions-genai #521): gen_ai.client.operation.duration keeps
+# the other operations.
+METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
+INFERENCE_OPERATION_NAMES = frozenset({OP_CHAT, "text_completion", "generate_content"})
 METRIC_USAGE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.input_tokens"
 METRIC_USAGE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.output_tokens"
 METRIC_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.cache_read.input_tokens"
@@ -392,7 +396,9 @@ class Names:
     mode: str = MODE_DEFAULT
     agent_operations: bool = True
     latest: bool = False
-    token_usage_metric: bool = True  # gen_ai.client.token.usage
+    # What the inference metrics replace: gen_ai.client.token.usage, and gen_ai.client.operation.duration
+    # of inference calls (whose duration is gen_ai.client.inference.duration in the latest names).
+    replaced_metrics: bool = True
     inference_metrics: bool = False  # gen_ai.client.inference.*
     renames: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     values: Mapping[tuple[str, Any], Any] = field(default_factory=dict)
@@ -410,7 +416,7 @@ class Names:
         return cls(
             mode,
             latest=True,
-            token_usage_metric=dup,
+            replaced_metrics=dup,
             inference_metrics=True,
             renames=renames,
             values=dict(LATEST_VALUES),
