@@ -181,7 +181,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in slow:
         min(dealt, key=lambda share: sum(map(slow_minutes, share))).append(item)
     ordered: list[pytest.Item] = []
-    for share, size in zip(dealt, worker_chunks(len(items), workers)):
+    for share, size in zip(dealt, worker_chunks(len(items), workers), strict=True):
         ordered += share
         ordered += fast[: max(0, size - len(share))]
         del fast[: max(0, size - len(share))]
