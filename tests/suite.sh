@@ -50,7 +50,7 @@ lint=$!
 
 # xdist: 3 workers on 2 cores, because the exporter-outage tests mostly wait on exit flushes;
 # worksteal rebalances the tail; slow tests are collected first (tests/conftest.py).
-"$BIN/python" -m pytest -q -n 3 --dist worksteal
+"$BIN/python" -m pytest -q -n 3 --dist worksteal --durations=15
 tests_status=$?
 stage "pytest done"
 

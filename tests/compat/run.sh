@@ -76,6 +76,8 @@ one() {  # name: set up its venv and run the surface tests there; exit status 0,
   local tests
   read -r -d "" -a tests <<< "${TESTS[$name]:-$(surface_tests "$name")}" || true
   echo "    tests: ${tests[*]}"
+  local installed=$SECONDS
+  echo "    installed in ${installed} s"
   ".venv-compat/$name/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider "${tests[@]}" || return 1
 }
 
@@ -88,7 +90,7 @@ mkdir -p .venv-compat
 # each into its own log, then print the logs in ORDER so the output reads as a sequential run.
 declare -A PIDS=()
 for name in "${ORDER[@]}"; do
-  one "$name" > ".venv-compat/$name.log" 2>&1 &
+  (SECONDS=0; one "$name") > ".venv-compat/$name.log" 2>&1 &
   PIDS[$name]=$!
 done
 for name in "${ORDER[@]}"; do
