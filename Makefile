@@ -24,11 +24,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests examples
 	$(BIN)/mypy
 
-# xdist: 3 workers on 2 cores, because the exporter-outage tests mostly wait on exit flushes;
-# worksteal rebalances the tail; slow tests are collected first (tests/conftest.py).
-test: lint chromium dashboard-tools
-	$(BIN)/python -m pytest -q -n 3 --dist worksteal
-	$(MAKE) --no-print-directory compat
+# Everything the suite runs, as CI runs it: tests/suite.sh starts the compat environments in the
+# background, sets up .venv beside the system tools, runs lint beside pytest, then prints the rest.
+test:
+	@PY=$(PY) MAKE=$(MAKE) bash tests/suite.sh
 
 # The client-facing tests again on the newest openai 1.x and 2.x and the oldest azure-ai-agents, azure-ai-projects
 # and agent stacks (tests/compat/envs.sh), each in .venv-compat/<name>.

@@ -155,13 +155,51 @@ def async_agents_client(sim: Simulator) -> Any:
 SLOW_BACKSTOP_S = 90 * 60  # a slow test's own hard timeouts (up to 75 min) fire before this one
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow tests first, so under xdist they overlap the many short ones instead of trailing them.
+def slow_minutes(item: pytest.Item) -> float:
+    """A slow test's expected length (``@pytest.mark.slow(minutes=N)``, default 1); 0 if not slow."""
+    marker = item.get_closest_marker("slow")
+    return 0.0 if marker is None else float(marker.kwargs.get("minutes", 1))
 
-    The sort is stable and every xdist worker collects the same order. Slow tests also get a longer
-    backstop than the ini's ``timeout``; their own subprocess/join timeouts remain the real bound.
+
+def worker_chunks(count: int, workers: int) -> list[int]:
+    """The sizes of the first batches pytest-xdist's ``worksteal`` hands its workers, in order.
+
+    It gives each idle worker ``len(pending) // workers_left`` consecutive tests of the collection
+    (xdist/scheduler/worksteal.py, ``check_schedule``), and steals from the end of a queue.
     """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    sizes = []
+    for left in range(workers, 0, -1):
+        sizes.append(count // left)
+        count -= sizes[-1]
+    return sizes
+
+
+@pytest.hookimpl(trylast=True)  # after ``-m``/``-k`` deselection: the slices count what runs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests first, spread over the xdist workers, so they overlap the many short ones.
+
+    Under ``worksteal`` each worker starts on a consecutive slice of the collection: the slow tests
+    are dealt out longest first, each to the worker with the least slow work so far, and put at the
+    head of that worker's slice, where stealing (from the tail) leaves them. Without it, all of them
+    sat at the head of the first worker's slice, and the memory test started after the others.
+    Every worker computes the same order. Slow tests also get a longer backstop than the ini's
+    ``timeout``; their own subprocess/join timeouts remain the real bound.
+    """
     for item in items:
         if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(SLOW_BACKSTOP_S))
+    slow = sorted((item for item in items if slow_minutes(item)), key=slow_minutes, reverse=True)
+    fast = [item for item in items if not slow_minutes(item)]
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers < 2 or config.getoption("dist", "no") != "worksteal":
+        items[:] = slow + fast
+        return
+    dealt: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for item in slow:
+        min(dealt, key=lambda share: sum(map(slow_minutes, share))).append(item)
+    ordered: list[pytest.Item] = []
+    for share, size in zip(dealt, worker_chunks(len(items), workers), strict=True):
+        ordered += share
+        ordered += fast[: max(0, size - len(share))]
+        del fast[: max(0, size - len(share))]
+    items[:] = ordered + fast

@@ -44,7 +44,7 @@ def test_every_cap_is_documented() -> None:
         assert stated == {value}, f"docs/performance.md should state `{name}` = {value}"
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=4)
 def test_a_million_calls_across_a_hundred_thousand_threads() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "memory.py"), "--calls", str(CALLS)],

@@ -5,9 +5,11 @@
 #   bash tests/compat/run.sh openai1      # one of them
 #
 # .venv-compat/<name> gets the project with its extras and its pins (envs.sh): the newest openai 1.x,
-# the newest openai 2.x, the oldest azure-ai-agents, azure-ai-projects and agent stacks the extras allow. Venvs are reused
-# while pyproject.toml and the pin are unchanged. The environments run concurrently. The client-facing tests (SURFACE_TESTS) run here;
-# the rest runs once, in the main venv. Exit status: non-zero if any environment fails.
+# the newest openai 2.x, the oldest azure-ai-agents, azure-ai-projects and agent stacks the extras
+# allow. Venvs are reused while pyproject.toml and the pins are unchanged. The environments run
+# concurrently. Each runs its TESTS (envs.sh), else the client-facing tests of the libraries whose
+# version there differs from the main venv's (surface_tests); the rest runs once, in the main venv.
+# Exit status: non-zero if any environment fails.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -33,12 +35,31 @@ setup() {  # name pins (space separated)
     echo "$stamp" > "$venv/.installed"
 }
 
-SURFACE_TESTS=(
-  tests/test_openai_assistants.py tests/test_run_lifecycle.py tests/test_streams.py
-  tests/test_run_outcomes.py tests/test_never_content.py
-  tests/test_azure_ai_agents.py tests/test_azure_ai_agents_streams.py tests/test_openai_responses.py
-  tests/test_raw_streaming_responses.py tests/test_background_responses.py
+# The client-facing tests of each client library (every wrapped method, helpers, streams, privacy).
+declare -A SURFACE_TESTS=(
+  [openai]="tests/test_openai_assistants.py tests/test_run_lifecycle.py tests/test_streams.py
+    tests/test_run_outcomes.py tests/test_never_content.py tests/test_openai_responses.py
+    tests/test_raw_streaming_responses.py tests/test_background_responses.py"
+  [azure-ai-agents]="tests/test_azure_ai_agents.py tests/test_azure_ai_agents_streams.py"
 )
+
+pinned() {  # lock-file package: its "package==version" line (markers kept), empty if not pinned there
+  grep -iE "^$2==" "$1" | sort
+}
+
+surface_tests() {  # name: the surfaces whose library differs here from the main venv's lock
+  # A library at the same version as in requirements/dev.txt already ran its tests in the main venv:
+  # only what differs runs again (openai1 runs the openai tests, agents-oldest the azure-ai-agents
+  # ones). An environment where neither differs runs them all.
+  local name="$1" package picked=()
+  for package in "${!SURFACE_TESTS[@]}"; do
+    if [ "$(pinned "requirements/compat-$name.txt" "$package")" != "$(pinned requirements/dev.txt "$package")" ]; then
+      picked+=("${SURFACE_TESTS[$package]}")
+    fi
+  done
+  if [ "${#picked[@]}" -eq 0 ]; then picked=("${SURFACE_TESTS[@]}"); fi
+  echo "${picked[*]}"
+}
 
 one() {  # name: set up its venv and run the surface tests there; exit status 0, 1 (tests) or 2 (install)
   local name="$1" pin="${PINS[$1]}"
@@ -51,10 +72,13 @@ one() {  # name: set up its venv and run the surface tests there; exit status 0,
     return 2
   fi
   ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|openai-agents|agent-framework-(core|openai)|azure-ai-agents|azure-ai-projects|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
-  # The client-facing surfaces (every wrapped method, helpers, streams, privacy), not the whole
-  # suite: dashboards, CLI and exporters do not depend on the client library's version.
-  local tests=("${SURFACE_TESTS[@]}")
-  if [ -n "${TESTS[$name]:-}" ]; then read -r -a tests <<< "${TESTS[$name]}"; fi
+  # The client-facing surfaces, not the whole suite: dashboards, CLI and exporters do not depend on
+  # the client library's version.
+  local tests
+  read -r -d "" -a tests <<< "${TESTS[$name]:-$(surface_tests "$name")}" || true
+  echo "    tests: ${tests[*]}"
+  local installed=$SECONDS
+  echo "    installed in ${installed} s"
   ".venv-compat/$name/bin/python" -m pytest -q -m "not slow" -p no:cacheprovider "${tests[@]}" || return 1
 }
 
@@ -67,7 +91,7 @@ mkdir -p .venv-compat
 # each into its own log, then print the logs in ORDER so the output reads as a sequential run.
 declare -A PIDS=()
 for name in "${ORDER[@]}"; do
-  one "$name" > ".venv-compat/$name.log" 2>&1 &
+  (SECONDS=0; one "$name") > ".venv-compat/$name.log" 2>&1 &
   PIDS[$name]=$!
 done
 for name in "${ORDER[@]}"; do
