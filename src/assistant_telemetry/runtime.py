@@ -56,26 +56,26 @@ class Runtime:
         names = names or sc.Names()
 
         def seconds(name: str, description: str, buckets: tuple[float, ...]) -> metrics.Histogram:
-            return meter.create_histogram(
-                name, unit="s", description=description, explicit_bucket_boundaries_advisory=list(buckets)
-            )
+            return _histogram(meter, name, "s", description, buckets)
 
         return cls(
             tracer=tracer,
             duration=seconds(
                 sc.METRIC_OPERATION_DURATION, "Duration of GenAI client operations", sc.DURATION_BUCKETS
             ),
-            token_usage=meter.create_histogram(
+            token_usage=_histogram(
+                meter,
                 sc.METRIC_TOKEN_USAGE,
-                unit="{token}",
-                description="Tokens used per operation, by gen_ai.token.type",
-                explicit_bucket_boundaries_advisory=list(sc.TOKEN_BUCKETS),
+                "{token}",
+                "Tokens used per operation, by gen_ai.token.type",
+                sc.TOKEN_BUCKETS,
             ),
-            run_polls=meter.create_histogram(
+            run_polls=_histogram(
+                meter,
                 sc.METRIC_RUN_POLLS,
-                unit="{poll}",
-                description="Retrieves a poll helper made before the run stopped",
-                explicit_bucket_boundaries_advisory=list(sc.POLL_BUCKETS),
+                "{poll}",
+                "Retrieves a poll helper made before the run stopped",
+                sc.POLL_BUCKETS,
             ),
             reply_time=seconds(
                 sc.METRIC_REPLY_TIME,
@@ -124,25 +124,28 @@ class Runtime:
         )
 
 
+def _histogram(
+    meter: metrics.Meter, name: str, unit: str, description: str, buckets: tuple[float, ...]
+) -> metrics.Histogram:
+    """A histogram with the buckets semconv advises (or ours, where it advises none)."""
+    return meter.create_histogram(
+        name, unit=unit, description=description, explicit_bucket_boundaries_advisory=list(buckets)
+    )
+
+
 def _inference_instruments(meter: metrics.Meter) -> dict[str, Any]:
     """The inference metrics of the latest conventions, by name: the calls' duration, per-operation
     token histograms, usage counters."""
     instruments: dict[str, Any] = {
-        sc.METRIC_INFERENCE_DURATION: meter.create_histogram(
-            sc.METRIC_INFERENCE_DURATION,
-            unit="s",
-            description="Duration of GenAI inference calls",
-            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        sc.METRIC_INFERENCE_DURATION: _histogram(
+            meter, sc.METRIC_INFERENCE_DURATION, "s", "Duration of GenAI inference calls", sc.DURATION_BUCKETS
         )
     }
     for name, brief in (
         (sc.METRIC_OPERATION_INPUT_TOKENS, "Input tokens per operation"),
         (sc.METRIC_OPERATION_OUTPUT_TOKENS, "Output tokens per operation"),
     ):
-        buckets = list(sc.TOKEN_BUCKETS)
-        instruments[name] = meter.create_histogram(
-            name, unit="{token}", description=brief, explicit_bucket_boundaries_advisory=buckets
-        )
+        instruments[name] = _histogram(meter, name, "{token}", brief, sc.TOKEN_BUCKETS)
     for name, brief in (
         (sc.METRIC_USAGE_INPUT_TOKENS, "Input tokens used, cached ones included"),
         (sc.METRIC_USAGE_OUTPUT_TOKENS, "Output tokens used, reasoning ones included"),
