@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/memory.py                 # 1,000,000 calls, 100,000 threads
     .venv/bin/python benchmarks/memory.py --calls 100000  # a tenth of it
+    .venv/bin/python benchmarks/memory.py --calls 50000 --warmup 10000 --id-caps 500  # the test's run
 
 Each thread makes 10 calls through the real openai client and the in-process mock API
 (tests/mock_api.py), with ids that never repeat (so every per-id memory the instrumentation
@@ -92,7 +93,22 @@ def largest_containers(limit: int = 8) -> list[tuple[str, int]]:
     return sorted(found.items(), key=lambda item: -item[1])[:limit]
 
 
-def run(calls: int, parallel: int, warmup: int) -> dict[str, Any]:
+def cap_id_memories(cap: int) -> dict[str, int]:
+    """Every id-keyed memory's cap (semconv's ``*_CAP`` above ``cap``) lowered to ``cap``, before
+    ``instrument()`` reads them: a short run then passes each cap many times over, as a long run
+    passes the real ones. Returns the caps it lowered, with their real values."""
+    from assistant_telemetry import semconv
+
+    lowered = {}
+    for name, value in vars(semconv).items():
+        if name.endswith("_CAP") and isinstance(value, int) and value > cap:
+            lowered[name] = value
+            setattr(semconv, name, cap)
+    return lowered
+
+
+def run(calls: int, parallel: int, warmup: int, id_caps: int | None = None) -> dict[str, Any]:
+    lowered = cap_id_memories(id_caps) if id_caps else {}
     pipeline = Pipeline()
     assistant_telemetry.instrument(
         tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider
@@ -129,6 +145,7 @@ def run(calls: int, parallel: int, warmup: int) -> dict[str, Any]:
             done.join()
 
     report: dict[str, Any] = {"calls": calls, "threads": calls // CALLS_PER_THREAD, "parallel": parallel}
+    report["lowered_caps"] = {name: id_caps for name in lowered}
     begin = time.monotonic()
     threads(warmup // CALLS_PER_THREAD)
     gc.collect()
@@ -160,9 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warmup", type=int, default=None, help="calls before the first reading (default 5%%)"
     )
+    parser.add_argument(
+        "--id-caps", type=int, default=None, help="lower every id-keyed cap above this to it (a short run)"
+    )
     args = parser.parse_args(argv)
     warmup = args.warmup if args.warmup is not None else max(CALLS_PER_THREAD, args.calls // 20)
-    print(json.dumps(run(args.calls, args.parallel, warmup)))
+    print(json.dumps(run(args.calls, args.parallel, warmup, args.id_caps)))
     return 0
 
 
