@@ -228,6 +228,11 @@ def test_one_span_and_one_duration_point_per_model_call(theirs: str, order: str)
         assert span["attributes"]["assistant_telemetry.request_id"].startswith("req_")
         if _category(span["attributes"]["gen_ai.operation.name"]) == "inference":
             assert span["attributes"]["gen_ai.response.id"]
+    streamed = [s["attributes"] for s in spans if s["attributes"].get("gen_ai.request.stream")]
+    assert len(streamed) == sum("stream" in call or "helper" in call for call in calls)
+    for attrs in streamed:  # our observer read the stream to its end, before the span ended (a guest's too)
+        assert attrs["assistant_telemetry.stream.outcome"] == "finished", attrs
+        assert attrs["assistant_telemetry.stream.events"] > 2
     durations = [d for d in result["durations"] if _category(d[1]) in operations]
     assert sum(d[3] for d in durations) == len(calls)  # one point per call, by the span's owner
     assert sum(d[3] for d in durations if d[0] == OURS) == len(ours_expected)

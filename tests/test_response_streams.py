@@ -9,6 +9,7 @@ import openai
 import pytest
 from openai.lib.streaming.responses import AsyncResponseStream, ResponseStream
 
+import assistant_telemetry
 from assistant_telemetry import semconv as sc
 
 from conftest import Telemetry
@@ -128,6 +129,61 @@ def test_stream_abandoned_before_the_end(telemetry: Telemetry, sim: Any, client:
     assert sc.STREAM_TIME_TO_FIRST_DELTA in attrs
     assert len(attrs[sc.RESPONSE_OUTPUT_ITEM_IDS]) == 1  # the items added so far
     assert not telemetry.metric_points(sc.METRIC_EXECUTIONS)  # it never finished here
+
+
+def unnamed_stream(client: Any, api: str) -> Any:
+    if api == "chat":
+        messages = [{"role": "user", "content": "hello"}]
+        options = {"include_usage": True}
+        return client.chat.completions.create(
+            model="gpt-4o", messages=messages, stream=True, stream_options=options
+        )
+    return client.responses.create(model="gpt-4o", input="hello", stream=True)
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_for_over_the_call_itself_keeps_its_span_to_the_end(
+    telemetry: Telemetry, sim: Any, client: Any, api: str
+) -> None:
+    """``for event in client.responses.create(..., stream=True)``: only the loop's iterator holds the
+    stream. (Once it did not hold the proxy, whose finalizer ended the span at once: abandoned, no events.)"""
+    seen = 0
+    for _event in unnamed_stream(client, api):
+        if not seen:
+            gc.collect()
+            assert not [s for s in telemetry.spans if sc.STREAM_OUTCOME in s.attributes]  # open mid-stream
+        seen += 1
+    attrs = stream_span(telemetry).attributes
+    assert attrs[sc.STREAM_OUTCOME] == "finished" and attrs[sc.STREAM_EVENTS] == seen > 2
+    assert attrs[sc.RESPONSE_ID].startswith("chatcmpl-" if api == "chat" else "resp_")
+    assert attrs[sc.USAGE_INPUT_TOKENS] > 0 and sc.STREAM_TIME_TO_FIRST_DELTA in attrs
+    if api == "chat":
+        assert attrs[sc.RESPONSE_FINISH_REASONS] == ("stop",)
+
+
+def test_a_sampled_out_unnamed_stream_records_its_duration_at_its_end(
+    strict_guard: None, sim: Any, client: Any
+) -> None:
+    """Sampled out, the items pass by (``yield from``) and the end still counts: when the stream ends."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    telemetry = Telemetry()
+    telemetry.tracer_provider.sampler = ALWAYS_OFF
+    assistant_telemetry.instrument(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    durations = (sc.METRIC_OPERATION_DURATION, sc.METRIC_INFERENCE_DURATION)
+    try:
+        seen = 0
+        for _event in unnamed_stream(client, "chat"):
+            if not seen:
+                gc.collect()
+                assert not [p for name in durations for p in telemetry.metric_points(name)]
+            seen += 1
+    finally:
+        assistant_telemetry.uninstrument()
+    assert telemetry.spans == [] and seen > 2
+    assert [p.count for name in durations for p in telemetry.metric_points(name)] == [1]
 
 
 def test_helper_abandoned_ends_when_collected(telemetry: Telemetry, sim: Any, client: Any) -> None:

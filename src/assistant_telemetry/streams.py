@@ -36,7 +36,7 @@ from .extract.assistants import (
     run_attributes,
     thread_attributes,
 )
-from .extract.chat import chunk_attributes
+from .extract.chat import chunk_adds_nothing, chunk_attributes, remember_filters
 from .extract.fields import code, field, items, text
 from .extract.responses import TERMINAL_RESPONSE_STATUSES
 from .extract.responses import object_attributes as response_object_attributes
@@ -149,10 +149,9 @@ class RunEvents(StreamObserver):
         name = field(event, "event")
         if not isinstance(name, str):
             return
-        if name == "thread.message.delta":
-            self.first_delta()
-        elif name.endswith(".delta"):
-            return
+        if name.endswith(".delta"):  # most events: text and tool argument deltas
+            if not self.saw_delta and name == "thread.message.delta":
+                self.first_delta()
         elif name.startswith("thread.run.step."):
             self.item_event(field(event, "data"), self.step_ids)
         elif name.startswith("thread.run."):
@@ -211,10 +210,9 @@ class ResponseEvents(StreamObserver):
         kind = field(event, "type")
         if not isinstance(kind, str):
             return
-        if kind == "response.output_text.delta":
-            self.first_delta()
-        elif kind.endswith(".delta"):
-            return
+        if kind.endswith(".delta"):  # most events: text and tool argument deltas
+            if not self.saw_delta and kind == "response.output_text.delta":
+                self.first_delta()
         elif kind.startswith("response.output_item."):
             self.output_item(field(event, "item"))
         elif kind in _RESPONSE_EVENTS:
@@ -254,22 +252,42 @@ _RESPONSE_EVENTS = frozenset(
 
 
 class ChatChunks(StreamObserver):
-    """``chat.completions`` chunks: ids, model, finish reasons, usage and Azure filter annotations."""
+    """``chat.completions`` chunks: ids, model, finish reasons, usage and Azure filter annotations.
 
-    __slots__ = ("merged",)
+    Merged into one dict that reaches the span when the stream ends. Once the first text arrived,
+    a chunk that can add nothing (``chunk_adds_nothing``: text only, filter results as before) is
+    not merged: most chunks of a long stream cost a few dict lookups.
+    """
+
+    __slots__ = ("filters", "merged")
 
     def __init__(self, call: Call):
         super().__init__(call)
         self.merged: dict[str, Any] = {}
+        self.filters: list[Any] = []  # filter results merged so far (the newest few)
+
+    def item(self, chunk: Any) -> None:
+        if self.ended or not self.saw_delta:  # (a first delta was seen: the span records)
+            StreamObserver.item(self, chunk)
+            return
+        self.events += 1  # the long middle of the stream: one call per chunk, to the test below
+        try:
+            if not chunk_adds_nothing(chunk, self.merged, self.filters):
+                self.merge(chunk)
+        except Exception as error:
+            internal_error(error, "stream")
 
     def read(self, chunk: Any) -> None:
         if any(field(field(choice, "delta"), "content") for choice in items(field(chunk, "choices"))):
             self.first_delta()
-        before = dict(self.merged)
+        self.merge(chunk)
+
+    def merge(self, chunk: Any) -> None:
         chunk_attributes(chunk, self.merged)
-        changed = {key: value for key, value in self.merged.items() if before.get(key) != value}
-        if changed:
-            self.call.annotate(changed)
+        remember_filters(chunk, self.filters)
+
+    def final_attributes(self) -> dict[str, Any]:
+        return dict(self.merged)
 
 
 def adopt(call: Call, stream: Any) -> Any:
@@ -311,7 +329,8 @@ class _ObservedStream(wrapt.ObjectProxy):
 
 class StreamProxy(_ObservedStream):
     def __iter__(self) -> Iterator[Any]:
-        return self
+        # ``for`` runs a generator: one step per item, no proxy dispatch (``next()`` still has __next__).
+        return _observing(self)
 
     def __next__(self) -> Any:
         try:
@@ -336,6 +355,37 @@ class StreamProxy(_ObservedStream):
             self.__wrapped__.close()
         finally:
             self._self_end(ABANDONED)
+
+
+_NEVER = object()
+
+
+def _observing(proxy: StreamProxy) -> Iterator[Any]:
+    """Iterating a StreamProxy: the stream's own ``__iter__``, each item shown to the observer first.
+
+    The generator holds ``proxy`` until it ends: in ``for event in client.responses.create(...,
+    stream=True)`` nothing else does, and the proxy's finalizer would end the span ``abandoned``
+    before the first event. A sampled-out span reads nothing: the items pass by (``yield from``),
+    and the end still counts.
+    """
+    stream, observer, finalizer = proxy.__wrapped__, proxy._self_observer, proxy._self_finalizer
+    items = iter(stream) if hasattr(stream, "__iter__") else iter(stream.__next__, _NEVER)
+    try:
+        if getattr(observer.call, "recording", False):
+            observe = observer.item
+            for item in items:
+                observe(item)
+                yield item
+        else:
+            yield from items
+    except GeneratorExit:  # the app stopped iterating: close() or the finalizer ends the span
+        raise
+    except BaseException as error:
+        finalizer.detach()
+        observer.fail(error)
+        raise
+    finalizer.detach()
+    observer.end(FINISHED)
 
 
 class AsyncStreamProxy(_ObservedStream):

@@ -19,7 +19,7 @@ from .. import semconv as sc
 from ..config import Settings
 from .assistants import usage_attributes
 from .content_filter import COMPLETION, CONTENT_FILTER, blocked, prompt_results_attributes, results_attributes
-from .fields import Attributes, code, field, items, text
+from .fields import MODEL_KINDS, PYDANTIC, Attributes, code, field, items, text
 
 CHAT_KINDS = frozenset({"chat.completion", "chat.completion.chunk"})
 
@@ -42,7 +42,10 @@ def chat_attributes(obj: Any, attrs: Attributes) -> None:
         if CONTENT_FILTER in reasons:
             blocked(attrs, COMPLETION)
     usage_attributes(field(obj, "usage"), attrs)
-    prompt_results_attributes(field(obj, "prompt_filter_results") or field(obj, "prompt_annotations"), attrs)
+    prompt_results_attributes(field(obj, _PROMPT_RESULTS[0]) or field(obj, _PROMPT_RESULTS[1]), attrs)
+
+
+_PROMPT_RESULTS = ("prompt_filter_results", "prompt_annotations")  # the current name, the older one
 
 
 _FIRST_WINS = (
@@ -63,3 +66,74 @@ def completion_attributes(obj: Any, attrs: Attributes, settings: Settings) -> An
 def chunk_attributes(chunk: Any, attrs: Attributes) -> None:
     """One streamed ``chat.completion.chunk`` (or Azure's annotation chunk) merged into ``attrs``."""
     chat_attributes(chunk, attrs)
+
+
+# --- the long middle of a stream: chunks that carry nothing but text --------------------------------
+# Every name chat_attributes reads from a chunk or a choice. A model class that has one of them as a
+# class attribute (a property: field() would read it) is always merged the slow way.
+_CHUNK_NAMES = frozenset({"id", "model", "system_fingerprint", "choices", "usage", *_PROMPT_RESULTS})
+_CHOICE_NAMES = frozenset({"finish_reason", "content_filter_results"})
+_FILTERS_KEPT = 8  # distinct filter results remembered per stream (one per choice, usually one)
+
+
+class _Direct(dict[type, bool]):
+    """Model class -> may ``chunk_adds_nothing`` read it from its own dicts? Worked out once per class."""
+
+    def __missing__(self, cls: type) -> bool:
+        if len(self) > 256:
+            self.clear()
+        names = _CHUNK_NAMES | _CHOICE_NAMES
+        direct = self[cls] = MODEL_KINDS[cls] is PYDANTIC and not any(hasattr(cls, name) for name in names)
+        return direct
+
+
+_DIRECT = _Direct()
+
+
+def chunk_adds_nothing(chunk: Any, attrs: Attributes, filters: list[Any]) -> bool:
+    """True when ``chunk_attributes(chunk, attrs)`` would leave ``attrs`` as it is: a chunk of text.
+
+    Tested on the models' own dicts, as ``field()`` would read them, conservatively (a name present
+    in extras, a value of an odd type: False, and the chunk is merged). ``filters`` are the filter
+    results already merged (``remember_filters``): merging equal results again changes nothing, as
+    every merge keeps the most severe value, so Azure's per-chunk results are read once per change.
+    """
+    if not _DIRECT[type(chunk)]:
+        return False
+    extra = chunk.__pydantic_extra__
+    if extra and not _CHUNK_NAMES.isdisjoint(extra):
+        return False
+    own = chunk.__dict__
+    if own.get("usage") is not None or own.get(_PROMPT_RESULTS[0]) is not None:
+        return False
+    if own.get(_PROMPT_RESULTS[1]) is not None:
+        return False
+    for key, name in _FIRST_WINS:
+        if key not in attrs and own.get(name):  # a value chat_attributes might take (or refuse)
+            return False
+    choices = own.get("choices")
+    if not isinstance(choices, (list, tuple)):
+        return True  # read as no choices
+    for choice in choices:
+        if not _DIRECT[type(choice)] or choice.__dict__.get("finish_reason") is not None:
+            return False
+        results = choice.__dict__.get("content_filter_results")
+        extra = choice.__pydantic_extra__
+        if extra:
+            if "finish_reason" in extra:
+                return False
+            if results is None and "content_filter_results" not in choice.__dict__:
+                results = extra.get("content_filter_results")
+        if results is not None and (type(results) is not dict or results not in filters):
+            return False
+    return True
+
+
+def remember_filters(chunk: Any, filters: list[Any]) -> None:
+    """Note the filter results of a chunk just merged, for ``chunk_adds_nothing`` (the newest few)."""
+    for choice in items(field(chunk, "choices")):
+        results = field(choice, "content_filter_results")
+        if type(results) is dict and results not in filters:
+            if len(filters) >= _FILTERS_KEPT:
+                del filters[0]
+            filters.append(results)

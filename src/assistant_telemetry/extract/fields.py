@@ -85,6 +85,9 @@ class _Kinds(dict[type, str]):
 
 
 _KINDS = _Kinds()
+# For a hot path that reads models itself: MODEL_KINDS[cls] is PYDANTIC when field() reads an instance
+# from its own __dict__, then its extras, then its class.
+MODEL_KINDS, PYDANTIC = _KINDS, _PYDANTIC
 _CLASS_ATTRIBUTES: dict[tuple[type, str], bool] = {}  # (class, name) -> a property or method?
 
 
