@@ -1,8 +1,9 @@
 """Several instrumentations in one process, each switchable on alone, and what one call writes.
 
-Used by benchmarks/peers.py. Each instrumentation is applied in turn to the same clean openai
-package; whatever it changed there (wrapt wrappers, or plain functions as azure-ai-projects
-sets them) is recorded as its patch set and the originals are put back before the next one.
+Used by benchmarks/peers.py. Each instrumentation is applied in turn to the same clean openai,
+``agents`` and ``agent_framework`` packages; whatever it changed there (wrapt wrappers, or plain
+functions as azure-ai-projects sets them) is recorded as its patch set and the originals are put
+back before the next one.
 ``Patches.activate(peer)`` then puts exactly one peer's functions in place (or none), in
 microseconds, so peers can be interleaved call by call like overhead.py's variants.
 
@@ -35,7 +36,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from measure import SwitchSampler
 
-PACKAGES = ("openai",)  # where the peers' patches are looked for
+# Where the peers' patches are looked for: openai, and the agent frameworks we and Agent Framework's
+# own observability patch (their modules must be imported before recording: see peers.py).
+PACKAGES = ("openai", "agents", "agent_framework")
+LAZY = ("openai",)  # loads its resource modules lazily: every submodule is imported first
 AZURE_CONNECTION = (
     "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/"
 )
@@ -243,7 +247,7 @@ def _snapshot(packages: Sequence[str] = PACKAGES) -> dict[Location, Any]:
 _MISSING = object()
 
 
-def _import_all(packages: Sequence[str] = PACKAGES) -> None:
+def _import_all(packages: Sequence[str] = LAZY) -> None:
     """Import every submodule, so that what an instrumentation imports is not mistaken for a patch
     and what it patches is seen (openai loads its resource modules lazily)."""
     import importlib

@@ -10,24 +10,31 @@ with the paired, Latin-square method of overhead.py (benchmarks/measure.py): one
 environment, and two environments, because the peers cannot share one:
 
 - ``main`` (this interpreter, openai 3.x): us, OpenTelemetry's genai-openai (on util-genai 1.x),
-  OpenInference, OpenLLMetry, azure-ai-projects' AIProjectInstrumentor;
+  OpenInference, OpenLLMetry, azure-ai-projects' AIProjectInstrumentor, Agent Framework's own
+  observability (on its agent run only);
 - ``openai2`` (benchmarks/.peers-venv, openai 2.x, installed from requirements/peers.txt): us and
   OpenTelemetry's openai-v2 2.4b0, which imports ``httpx`` (openai 3.x uses ``httpx2``) and a
   module of util-genai 0.x that 1.x removed.
 
-Content capture is off for every peer; the request text is a canary that must not reach any
-attribute or event. A peer that writes no span on a call does not instrument it ("-"). Per call,
-each row also counts span attributes, span events and metric records, and the bytes the OTLP
-exporters (protobuf) and the Azure Monitor exporter (envelope JSON) would send for them,
-serialized by those exporters' own encoders, never sent. Ratios compare our row with the peers'
+Besides the openai calls, one OpenAI Agents SDK ``Runner.run_sync`` and one Agent Framework
+``Agent.run``, each of an agent with one function tool (two model calls, one tool call), on the
+same mock. The Agents SDK's own tracing (its export to OpenAI) is off for every run: no peer here
+is about it.
+
+Content capture is off for every peer; the request text (and the agents' instructions, input and
+tool output) is a canary that must not reach any attribute or event. A peer that writes no
+span on a call does not instrument it ("-"). Per call, each row also counts span attributes,
+span events and metric records, and the bytes the OTLP exporters (protobuf) and the Azure
+Monitor exporter (envelope JSON) would send for them, serialized by those exporters' own
+encoders, never sent. Ratios compare our row with the peers'
 rows of the same process.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
-import importlib.util
 import json
 import logging
 import os
@@ -47,6 +54,7 @@ sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
 from peer_setup import Azure, Patches, PeerPipeline, PeerToggle, written  # noqa: E402
 
 from measure import Estimate, Pipeline, Results, Variant, Workload, interleave  # noqa: E402
+from mock_api import REPLY  # noqa: E402
 
 VENV = ROOT / "benchmarks" / ".peers-venv"
 REQUIREMENTS = ROOT / "requirements" / "peers.txt"
@@ -56,6 +64,9 @@ CANARY = "canary-0c4f9 the user's words"
 USER = [{"role": "user", "content": CANARY}]
 CHAT, RESP, RESP_STREAM = "chat.completions.create", "responses.create", "responses.create stream"
 POLL, LIST = "runs.create_and_poll (3 polls)", "messages.list"
+# One agent run each: the model asks for the function tool, the tool runs, the model answers.
+AGENTS_RUN, AF_RUN = "Agents SDK Runner.run_sync, 1 tool call", "Agent Framework Agent.run, 1 tool call"
+AF_OWN = "Agent Framework observability"
 CHUNKS = (50, 500)  # content chunks of the two chat streams: the per-chunk cost is the slope
 
 
@@ -80,8 +91,61 @@ def _chat_stream(chunks: int) -> Workload:
     return Workload(stream_name(chunks), make)
 
 
-def workloads(chunks: tuple[int, int] = CHUNKS) -> tuple[Workload, ...]:
-    """Every call measured, the two chat streams with ``chunks`` content chunks."""
+def _loop() -> asyncio.AbstractEventLoop:
+    """The thread's default loop, the one ``Runner.run_sync`` runs on: the Agent Framework run is
+    driven on it too, so both reuse one loop (and their async clients stay bound to it)."""
+    policy = asyncio.get_event_loop_policy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = policy.get_event_loop()
+        except RuntimeError:
+            loop = policy.new_event_loop()
+            policy.set_event_loop(loop)
+    return loop
+
+
+def _agents_run(api: Any) -> Callable[[], None]:
+    """OpenAI Agents SDK: ``Runner.run_sync`` of an agent with one function tool over the Responses
+    API. Tool and agent are made here, in the variant's state, like its client."""
+    from agents import Agent, OpenAIResponsesModel, Runner, function_tool
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Tell the weather of a city."""
+        return f"{CANARY}: sunny in {city}"
+
+    model = OpenAIResponsesModel(model="gpt-4o", openai_client=api.async_client(max_retries=0))
+    agent = Agent(name="helper", instructions=CANARY, model=model, tools=[get_weather])
+    return lambda: _check_answer(Runner.run_sync(agent, CANARY).final_output)
+
+
+def _agent_framework_run(api: Any) -> Callable[[], None]:
+    """Agent Framework: ``Agent.run`` over ``OpenAIChatClient`` (the Responses API) with one function
+    tool, on ``_loop()``. Made in the variant's state: its telemetry layers take their histograms
+    from the meter of the moment when the client and the tool are made."""
+    from agent_framework import Agent, tool
+    from agent_framework.openai import OpenAIChatClient
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Tell the weather of a city."""
+        return f"{CANARY}: sunny in {city}"
+
+    client = OpenAIChatClient(async_client=api.async_client(max_retries=0), model="gpt-4o")
+    agent = Agent(client, instructions=CANARY, name="helper", tools=[get_weather])
+    loop = _loop()
+    return lambda: _check_answer(loop.run_until_complete(agent.run(CANARY)).text)
+
+
+def _check_answer(text: Any) -> None:
+    if text != REPLY:  # the run stopped short of the model's second call
+        raise RuntimeError(f"agent run ended without the model's answer: {str(text)[:40]!r}")
+
+
+def workloads(chunks: tuple[int, int] = CHUNKS, api: Any = None) -> tuple[Workload, ...]:
+    """Every call measured, the two chat streams with ``chunks`` content chunks; the agent runs
+    make async clients of ``api`` (a ``ChunkedApi``: the one whose sync clients the variants use)."""
     return (
         Workload(CHAT, lambda c: lambda: c.chat.completions.create(model="gpt-4o", messages=USER)),
         *(_chat_stream(n) for n in chunks),
@@ -97,6 +161,8 @@ def workloads(chunks: tuple[int, int] = CHUNKS) -> tuple[Workload, ...]:
             ),
         ),
         Workload(LIST, lambda c: lambda: c.beta.threads.messages.list("thread_1")),
+        Workload(AGENTS_RUN, lambda c: _agents_run(api)),
+        Workload(AF_RUN, lambda c: _agent_framework_run(api)),
     )
 
 
@@ -158,20 +224,84 @@ def _ai_projects(p: PeerPipeline) -> None:
     AIProjectInstrumentor().instrument(enable_content_recording=False)
 
 
+def _agent_framework(p: PeerPipeline) -> None:
+    """Agent Framework's own observability, content off: ``enable_instrumentation`` on settings of
+    its own, and its tracer and meter from this pipeline's providers (the framework asks
+    ``trace.get_tracer()`` / ``metrics.get_meter()`` for them at each use: the global ones, which a
+    process can set once, and azure-ai-projects has). Both are module attributes, so they are this
+    peer's patch set, on only while it is; the framework's settings stay disabled otherwise."""
+    from agent_framework import _tools, observability
+    from opentelemetry.metrics import Meter
+    from opentelemetry.trace import Tracer
+
+    af_version = observability.version_info
+
+    # the framework's own signatures, callers pass none of the arguments
+    def get_tracer(
+        instrumenting_module_name: str = "agent_framework",
+        instrumenting_library_version: str = af_version,
+        schema_url: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> Tracer:
+        return p.tracer_provider.get_tracer(
+            instrumenting_module_name, instrumenting_library_version, schema_url, attributes
+        )
+
+    def get_meter(
+        name: str = "agent_framework",
+        version: str = af_version,
+        schema_url: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> Meter:
+        return p.meter_provider.get_meter(name, version, schema_url, attributes)
+
+    observability.OBSERVABILITY_SETTINGS = observability.ObservabilitySettings()
+    observability.enable_instrumentation(enable_sensitive_data=False)
+    observability.get_tracer = get_tracer
+    observability.get_meter = _tools.get_meter = get_meter
+
+
+def _agents_setup() -> None:
+    """Before any peer is recorded: the agent frameworks' modules that get patched are imported
+    (the patch sets are found by comparing them), the Agents SDK's own tracing, which exports to
+    OpenAI's backend, is off (no peer here is about it: every run is timed without it), and Agent
+    Framework's observability is off but for its peer's variants (on, it would stand in for ours)."""
+    import agent_framework._agents
+    import agent_framework._tools
+    import agent_framework.openai  # noqa: F401
+    import agents.run
+    import agents.run_internal.tool_execution  # noqa: F401
+    from agent_framework.observability import disable_instrumentation
+    from agents import set_tracing_disabled
+
+    set_tracing_disabled(True)
+    disable_instrumentation()
+
+
 CHATS, RESPONSES = frozenset({CHAT, "chat stream"}), frozenset({RESP, RESP_STREAM})
-ALL = CHATS | RESPONSES | {POLL, LIST}
+AGENT_RUNS = frozenset({AGENTS_RUN, AF_RUN})
+ALL = CHATS | RESPONSES | {POLL, LIST} | AGENT_RUNS
 PEERS = (
     Peer(US, "assistant-telemetry", "main", ALL, _us),
+    # The openai peers write a span for each model call inside both agent runs (not for the run or
+    # the tool): they claim the runs for those spans.
     Peer(
         "OpenTelemetry genai-openai",
         "opentelemetry-instrumentation-genai-openai",
         "main",
-        CHATS | RESPONSES,
+        CHATS | RESPONSES | AGENT_RUNS,
         _genai_openai,
     ),
     Peer("OpenInference", "openinference-instrumentation-openai", "main", ALL, _openinference),
-    Peer("OpenLLMetry", "opentelemetry-instrumentation-openai", "main", CHATS | RESPONSES, _openllmetry),
-    Peer("azure-ai-projects", "azure-ai-projects", "main", RESPONSES, _ai_projects),
+    Peer(
+        "OpenLLMetry",
+        "opentelemetry-instrumentation-openai",
+        "main",
+        CHATS | RESPONSES | AGENT_RUNS,
+        _openllmetry,
+    ),
+    Peer("azure-ai-projects", "azure-ai-projects", "main", RESPONSES | AGENT_RUNS, _ai_projects),
+    Peer(AF_OWN, "agent-framework-core", "main", frozenset({AF_RUN}), _agent_framework),
     Peer(US, "assistant-telemetry", "openai2", ALL, _us),
     Peer("OpenTelemetry openai-v2", "opentelemetry-instrumentation-openai-v2", "openai2", CHATS, _openai_v2),
 )
@@ -225,8 +355,9 @@ def measure_env(
 
     warnings.filterwarnings("ignore")
     logging.getLogger("opentelemetry").setLevel(logging.ERROR)
-    work = workloads(chunks)
     api = ChunkedApi()  # imports openai first: instrumentations that wait for its import apply now
+    work = workloads(chunks, api)
+    _agents_setup()
     patches, pipelines, failed = Patches(), {}, {}
     for peer in (p for p in PEERS if p.env == env):
         pipeline = PeerPipeline()
@@ -362,12 +493,14 @@ def _sdk_alone(
 
         return enter
 
+    def replay(recording: bool) -> Callable[[str, Callable[[], Any]], Callable[[], Any]]:
+        around = replayed(ready, recording=recording)  # a call not captured is skipped, never timed
+        return lambda name, call: call if name in skip else around(name, call)
+
     client = variants[0].client
     return [
-        Variant("SDK alone", replay_state(True), client, replayed(ready, recording=True), skip=skip),
-        Variant(
-            "SDK alone, sampled out", replay_state(False), client, replayed(ready, recording=False), skip=skip
-        ),
+        Variant("SDK alone", replay_state(True), client, replay(True), skip=skip),
+        Variant("SDK alone, sampled out", replay_state(False), client, replay(False), skip=skip),
     ]
 
 
@@ -482,15 +615,9 @@ def main(argv: list[str] | None = None) -> int:
     envs = [run_env(env, args.seconds, args.block_ms, args.chunks) for env in args.envs.split(",")]
     if args.json:
         Path(args.json).write_text(json.dumps(envs, indent=1))
-    agents = importlib.util.find_spec("assistant_telemetry.instrumentors.openai_agents")
     head = (
         f"{date.today()}, `benchmarks/peers.py --seconds {args.seconds:g}`, {platform.machine()},"
         f" {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
-        + (
-            ""
-            if agents
-            else "; Agents SDK and Agent Framework runs: our instrumentors are not on this branch yet"
-        )
     )
     text = report(envs, markdown=args.markdown or args.write_docs, head=head)
     print(text)

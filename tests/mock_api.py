@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 CREATED_AT = 1_795_000_000
+REPLY = "Hello from the mock."  # a response's text (chat completions and Responses)
 Rewrite = Callable[[str, dict[str, Any]], Any]
 
 _RESOURCE = re.compile(r"/(assistants|threads|responses|conversations|chat/completions)(?=/|$)")
@@ -450,7 +451,44 @@ def page(data: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _tool_to_call(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The first function tool a request declares, unless its input already carries a tool's output:
+    an agent's first model call asks for the tool, the next one (with the output) gets the answer."""
+    items = payload.get("input")
+    if isinstance(items, list) and any(
+        isinstance(i, dict) and i.get("type") == "function_call_output" for i in items
+    ):
+        return None
+    tools = payload.get("tools")
+    functions = [t for t in tools or [] if isinstance(t, dict) and t.get("type") == "function"]
+    return functions[0] if functions else None
+
+
+def _function_call(response_id: str, tool: dict[str, Any]) -> dict[str, Any]:
+    """A call of ``tool`` with a string for each required parameter; ids derived from the response's."""
+    parameters = tool.get("parameters") or {}
+    arguments = {name: "Stockholm" for name in parameters.get("required") or []}
+    return {
+        "type": "function_call",
+        "id": "fc_" + response_id[5:],
+        "call_id": "call_" + response_id[5:],
+        "name": tool.get("name", "tool"),
+        "arguments": json.dumps(arguments),
+        "status": "completed",
+    }
+
+
 def response(response_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A completed response: a text message, or, when the request declares a function tool and its
+    input holds no tool output yet, a call of that tool (see ``_tool_to_call``)."""
+    tool = _tool_to_call(payload)
+    text = {
+        "type": "message",
+        "id": "msg_" + response_id[5:],
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": REPLY, "annotations": []}],
+    }
     return {
         "id": response_id,
         "object": "response",
@@ -461,15 +499,7 @@ def response(response_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         "instructions": None,
         "max_output_tokens": None,
         "model": "gpt-4o-2024-08-06",
-        "output": [
-            {
-                "type": "message",
-                "id": "msg_" + response_id[5:],
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": "Hello from the mock.", "annotations": []}],
-            }
-        ],
+        "output": [text if tool is None else _function_call(response_id, tool)],
         "parallel_tool_calls": True,
         "previous_response_id": payload.get("previous_response_id"),
         "conversation": {"id": payload["conversation"]}
@@ -509,16 +539,14 @@ def conversation_item(item_id: str) -> dict[str, Any]:
 def response_events(done: dict[str, Any]) -> list[tuple[str, Any]]:
     working = {**done, "status": "in_progress", "output": [], "usage": None}
     item = done["output"][0]
+    text = item["type"] == "message"  # else a function call: added, then done, no text events
+    pending = {**item, "status": "in_progress", **({"content": []} if text else {})}
     events: list[tuple[str, Any]] = [
         ("response.created", {"type": "response.created", "response": working}),
         ("response.in_progress", {"type": "response.in_progress", "response": working}),
         (
             "response.output_item.added",
-            {
-                "type": "response.output_item.added",
-                "output_index": 0,
-                "item": {**item, "status": "in_progress", "content": []},
-            },
+            {"type": "response.output_item.added", "output_index": 0, "item": pending},
         ),
         (
             "response.content_part.added",
@@ -544,6 +572,8 @@ def response_events(done: dict[str, Any]) -> list[tuple[str, Any]]:
         ("response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}),
         ("response.completed", {"type": "response.completed", "response": done}),
     ]
+    if not text:
+        del events[3:5]
     return [(name, {**data, "sequence_number": number}) for number, (name, data) in enumerate(events)]
 
 
@@ -583,7 +613,7 @@ def chat_completion(completion_id: str, payload: dict[str, Any], azure: bool) ->
         "logprobs": None,
         "message": {
             "role": "assistant",
-            "content": "Hello from the mock.",
+            "content": REPLY,
             "refusal": None,
             "annotations": [],
         },

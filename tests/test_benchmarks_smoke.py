@@ -1,8 +1,8 @@
 """benchmarks/peers.py and benchmarks/cli.py run at tiny sizes and their self-checks hold.
 
 Smoke tests: no timing is judged. The peers run uses the main venv only (``--envs main``: us,
-genai-openai, OpenInference, OpenLLMetry, azure-ai-projects); the openai-v2 environment needs
-benchmarks/.peers-venv, which the suite does not install.
+genai-openai, OpenInference, OpenLLMetry, azure-ai-projects, Agent Framework's observability); the
+openai-v2 environment needs benchmarks/.peers-venv, which the suite does not install.
 """
 
 from __future__ import annotations
@@ -31,7 +31,14 @@ cli = importlib.util.module_from_spec(_spec)
 sys.modules["benchmarks_cli"] = cli  # its dataclasses look their module up there
 _spec.loader.exec_module(cli)
 
-MAIN_PEERS = {peers.US, "OpenTelemetry genai-openai", "OpenInference", "OpenLLMetry", "azure-ai-projects"}
+MAIN_PEERS = {
+    peers.US,
+    "OpenTelemetry genai-openai",
+    "OpenInference",
+    "OpenLLMetry",
+    "azure-ai-projects",
+    peers.AF_OWN,
+}
 # A peer's own bug, reported by the run and not ours to fix: azure-ai-projects 2.10 raises
 # AttributeError('NonRecordingSpan' has no 'attributes') into the app when its span is sampled out.
 KNOWN = ("azure-ai-projects, sampled out:",)
@@ -68,11 +75,29 @@ def test_peers_run_has_our_row_on_every_op(main_env: tuple[list[dict[str, Any]],
     ours = env["ops"][peers.US]
     assert list(ours) == env["workloads"] == [w.name for w in peers.workloads((5, 20))]
     for op, row in ours.items():
-        assert row["spans"] == 1 and row["records"] >= 1, (op, row)
+        spans = 4 if op in peers.AGENT_RUNS else 1  # a run: invoke_agent, two model calls, the tool
+        assert row["spans"] == spans and row["records"] >= 1, (op, row)
         assert row["records_sampled_out"] >= 1, (op, row)  # metrics count sampled-out calls too
         assert all(math.isfinite(v) for v in row["recording_us"] + row["sampled_out_us"]), (op, row)
     # the genai-openai peer instruments chat and Responses only: the polled run shows "-"
     assert env["ops"]["OpenTelemetry genai-openai"][peers.POLL]["spans"] == 0
+
+
+@pytest.mark.timeout(600)
+def test_peers_run_measures_both_agent_runs(main_env: tuple[list[dict[str, Any]], str]) -> None:
+    (env,), _ = main_env
+    ops = env["ops"]
+    for op in (peers.AGENTS_RUN, peers.AF_RUN):
+        assert op in env["workloads"] and "error" not in ops[peers.US][op], op
+        assert not ops[peers.US][op].get("content"), op  # instructions, input, tool output: canaries
+        # the openai peers: a span per model call, none for the run or the tool
+        for name in ("OpenTelemetry genai-openai", "OpenInference", "OpenLLMetry"):
+            assert ops[name][op]["spans"] == 2 and "recording_us" in ops[name][op], (name, op)
+    # Agent Framework's own observability: its run, two model calls and the tool, only on its run
+    # (switched off everywhere else, or its spans would stand in for ours)
+    theirs = ops[peers.AF_OWN]
+    assert theirs[peers.AF_RUN]["spans"] == 4 and theirs[peers.AF_RUN]["records_sampled_out"] >= 1
+    assert theirs[peers.AGENTS_RUN]["spans"] == 0 and theirs[peers.RESP]["spans"] == 0
 
 
 @pytest.mark.timeout(600)
@@ -100,6 +125,21 @@ def test_chunked_api_streams_as_many_chunks_as_asked() -> None:
     texts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     assert len(texts) == 20
     assert chunks[-1].usage is not None
+
+
+def test_mock_asks_for_the_tool_first_and_answers_once_given_its_output() -> None:
+    client = peers.ChunkedApi().client()
+    tool = {"type": "function", "name": "get_weather", "parameters": {"required": ["city"]}}
+    first = client.responses.create(model="gpt-4o", input=peers.CANARY, tools=[tool])
+    (call,) = first.output
+    assert call.type == "function_call" and call.name == "get_weather"
+    assert json.loads(call.arguments) == {"city": "Stockholm"} and call.call_id.startswith("call_")
+    given = [{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
+    second = client.responses.create(model="gpt-4o", input=given, tools=[tool])
+    assert second.output_text == peers.REPLY and second.output[0].type == "message"
+    streamed = client.responses.create(model="gpt-4o", input=peers.CANARY, tools=[tool], stream=True)
+    (done,) = [event.response for event in streamed if event.type == "response.completed"]
+    assert done.output[0].type == "function_call"  # a streamed call: no text events, same result
 
 
 def test_generated_file_copies_are_conversations_of_their_own(tmp_path: Path) -> None:
