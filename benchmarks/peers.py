@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import importlib.util
 import json
 import logging
 import os
@@ -143,9 +144,19 @@ def _check_answer(text: Any) -> None:
         raise RuntimeError(f"agent run ended without the model's answer: {str(text)[:40]!r}")
 
 
-def workloads(chunks: tuple[int, int] = CHUNKS, api: Any = None) -> tuple[Workload, ...]:
-    """Every call measured, the two chat streams with ``chunks`` content chunks; the agent runs
-    make async clients of ``api`` (a ``ChunkedApi``: the one whose sync clients the variants use)."""
+def has_agents() -> bool:
+    """Both agent frameworks installed: the main environment (the openai2 one has openai alone)."""
+    return all(importlib.util.find_spec(name) for name in ("agents", "agent_framework"))
+
+
+def workloads(chunks: tuple[int, int] = CHUNKS, api: Any = None, agents: bool = True) -> tuple[Workload, ...]:
+    """Every call measured, the two chat streams with ``chunks`` content chunks; with ``agents`` the
+    two agent runs, which make async clients of ``api`` (a ``ChunkedApi``: the one whose sync
+    clients the variants use)."""
+    runs = (
+        Workload(AGENTS_RUN, lambda c: _agents_run(api)),
+        Workload(AF_RUN, lambda c: _agent_framework_run(api)),
+    )
     return (
         Workload(CHAT, lambda c: lambda: c.chat.completions.create(model="gpt-4o", messages=USER)),
         *(_chat_stream(n) for n in chunks),
@@ -161,8 +172,7 @@ def workloads(chunks: tuple[int, int] = CHUNKS, api: Any = None) -> tuple[Worklo
             ),
         ),
         Workload(LIST, lambda c: lambda: c.beta.threads.messages.list("thread_1")),
-        Workload(AGENTS_RUN, lambda c: _agents_run(api)),
-        Workload(AF_RUN, lambda c: _agent_framework_run(api)),
+        *(runs if agents else ()),
     )
 
 
@@ -356,8 +366,10 @@ def measure_env(
     warnings.filterwarnings("ignore")
     logging.getLogger("opentelemetry").setLevel(logging.ERROR)
     api = ChunkedApi()  # imports openai first: instrumentations that wait for its import apply now
-    work = workloads(chunks, api)
-    _agents_setup()
+    agents = has_agents()
+    work = workloads(chunks, api, agents)
+    if agents:
+        _agents_setup()
     patches, pipelines, failed = Patches(), {}, {}
     for peer in (p for p in PEERS if p.env == env):
         pipeline = PeerPipeline()
