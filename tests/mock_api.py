@@ -541,13 +541,7 @@ def response_events(done: dict[str, Any]) -> list[tuple[str, Any]]:
     item = done["output"][0]
     text = item["type"] == "message"  # else a function call: added, then done, no text events
     pending = {**item, "status": "in_progress", **({"content": []} if text else {})}
-    events: list[tuple[str, Any]] = [
-        ("response.created", {"type": "response.created", "response": working}),
-        ("response.in_progress", {"type": "response.in_progress", "response": working}),
-        (
-            "response.output_item.added",
-            {"type": "response.output_item.added", "output_index": 0, "item": pending},
-        ),
+    text_events: list[tuple[str, Any]] = [
         (
             "response.content_part.added",
             {
@@ -569,11 +563,18 @@ def response_events(done: dict[str, Any]) -> list[tuple[str, Any]]:
                 "logprobs": [],
             },
         ),
+    ]
+    events: list[tuple[str, Any]] = [
+        ("response.created", {"type": "response.created", "response": working}),
+        ("response.in_progress", {"type": "response.in_progress", "response": working}),
+        (
+            "response.output_item.added",
+            {"type": "response.output_item.added", "output_index": 0, "item": pending},
+        ),
+        *(text_events if text else ()),
         ("response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}),
         ("response.completed", {"type": "response.completed", "response": done}),
     ]
-    if not text:
-        del events[3:5]
     return [(name, {**data, "sequence_number": number}) for number, (name, data) in enumerate(events)]
 
 
