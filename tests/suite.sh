@@ -20,6 +20,8 @@ stage() {  # name: one line CI's log can be timed by
   echo "=== make test: $1 at $((SECONDS - started)) s"
 }
 
+# uv first: every venv below installs with it.
+"$MAKE" --no-print-directory uv || exit 2
 # Its own process group (setsid), so an interrupted run can end the environments' pip and pytest too.
 mkdir -p .venv-compat
 nice -n 10 setsid -w bash tests/compat/run.sh > "$logs/compat" 2>&1 &

@@ -15,6 +15,8 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PY="${PY:-python3}"
 cd "$ROOT"
+UV="${UV:-.venv-uv/bin/uv}"  # `make uv`: installs each venv in seconds
+[ -x "$UV" ] || make --no-print-directory uv || exit 2
 
 # shellcheck source=envs.sh
 source "$ROOT/tests/compat/envs.sh"
@@ -28,9 +30,8 @@ setup() {  # name pins (space separated)
     return 0
   fi
   rm -rf "$venv"
-  "$PY" -m venv "$venv" &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "requirements/compat-$1.txt" \
+  "$UV" venv -q --python "$PY" "$venv" &&
+    "$UV" pip install -q --python "$venv/bin/python" -c "requirements/compat-$1.txt" \
       -e ".[$extras]" "${pins[@]}" &&
     echo "$stamp" > "$venv/.installed"
 }
@@ -71,7 +72,7 @@ one() {  # name: set up its venv and run the surface tests there; exit status 0,
     echo "=== compat $name: could not install $pin"
     return 2
   fi
-  ".venv-compat/$name/bin/python" -m pip list 2>/dev/null | grep -iE '^(openai|openai-agents|agent-framework-(core|openai)|azure-ai-agents|azure-ai-projects|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
+  "$UV" pip list --python ".venv-compat/$name/bin/python" 2>/dev/null | grep -iE '^(openai|openai-agents|agent-framework-(core|openai)|azure-ai-agents|azure-ai-projects|httpx2?) ' | tr -s ' ' | sed 's/^/    /'
   # The client-facing surfaces, not the whole suite: dashboards, CLI and exporters do not depend on
   # the client library's version.
   local tests
