@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/peers.py --seconds 60            # the table in docs/performance.md
     .venv/bin/python benchmarks/peers.py --seconds 60 --write-docs   # ... and put it there
     .venv/bin/python benchmarks/peers.py --envs main --seconds 1     # no second venv (smoke test)
+    .venv/bin/python benchmarks/peers.py --envs main --peers us --ops "chat stream" --seconds 60
+        # per stream chunk, ours only: three variants a round (plain, recording, sampled out)
 
 Every peer is applied to the same process and switched on alone between single calls
 (benchmarks/peer_setup.py), so all of them, and we, are timed in the same interleaved rounds
@@ -357,21 +359,40 @@ def _estimate(e: Estimate) -> list[float]:
     return [e.median * 1e6, e.low * 1e6, e.high * 1e6]
 
 
+def selected(name: str, wanted: str | None) -> bool:
+    """``--peers`` / ``--ops``: comma-separated, case-insensitive parts of names ("us" is ours)."""
+    if not wanted:
+        return True
+    name = name.lower()
+    return any(
+        part and (part in name or (part == "us" and name == US.lower())) for part in wanted.lower().split(",")
+    )
+
+
 def measure_env(
-    env: str, seconds: float, block_ms: float = 2.0, chunks: tuple[int, int] = CHUNKS
+    env: str,
+    seconds: float,
+    block_ms: float = 2.0,
+    chunks: tuple[int, int] = CHUNKS,
+    peers: str | None = None,
+    ops: str | None = None,
 ) -> dict[str, Any]:
-    """Inside one environment: every peer of ``env`` and we, interleaved in the same rounds."""
+    """Inside one environment: every peer of ``env`` and we, interleaved in the same rounds.
+
+    ``peers`` and ``ops`` narrow the run (``selected``): fewer variants a round churn the caches
+    less, so a narrow run measures one path (a stream's chunks) with less noise."""
     from importlib.metadata import version
 
     warnings.filterwarnings("ignore")
     logging.getLogger("opentelemetry").setLevel(logging.ERROR)
     api = ChunkedApi()  # imports openai first: instrumentations that wait for its import apply now
     agents = has_agents()
-    work = workloads(chunks, api, agents)
+    work = tuple(w for w in workloads(chunks, api, agents) if selected(w.name, ops))
+    agents = agents and any(w.name in AGENT_RUNS for w in work)
     if agents:
         _agents_setup()
     patches, pipelines, failed = Patches(), {}, {}
-    for peer in (p for p in PEERS if p.env == env):
+    for peer in (p for p in PEERS if p.env == env and selected(p.name, peers)):
         pipeline = PeerPipeline()
         try:
             if not patches.record(peer.name, functools.partial(peer.apply, pipeline)):
@@ -572,7 +593,9 @@ def ensure_venv() -> Path:
     return python
 
 
-def run_env(env: str, seconds: float, block_ms: float, chunks: str = "50,500") -> dict[str, Any]:
+def run_env(
+    env: str, seconds: float, block_ms: float, chunks: str = "50,500", narrow: tuple[str, ...] = ()
+) -> dict[str, Any]:
     python = Path(sys.executable) if env == "main" else ensure_venv()
     paths = [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
     done = subprocess.run(
@@ -587,6 +610,7 @@ def run_env(env: str, seconds: float, block_ms: float, chunks: str = "50,500") -
             str(block_ms),
             "--chunks",
             chunks,
+            *narrow,
         ],
         capture_output=True,
         text=True,
@@ -618,13 +642,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chunks", default="50,500", help="content chunks of the two chat streams (default 50,500)"
     )
+    parser.add_argument("--peers", help='only these peers (comma-separated parts of names; "us": ours)')
+    parser.add_argument("--ops", help='only these calls (comma-separated parts of names: "chat stream")')
     parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
         short, long = (int(n) for n in args.chunks.split(","))
-        print(json.dumps(measure_env(args.run, args.seconds, args.block_ms, (short, long))))
+        run = measure_env(args.run, args.seconds, args.block_ms, (short, long), args.peers, args.ops)
+        print(json.dumps(run))
         return 0
-    envs = [run_env(env, args.seconds, args.block_ms, args.chunks) for env in args.envs.split(",")]
+    if args.write_docs and (args.peers or args.ops):
+        parser.error("--write-docs publishes the full table: not with --peers or --ops")
+    narrow = [f"--{k}={v}" for k, v in (("peers", args.peers), ("ops", args.ops)) if v]
+    envs = [
+        run_env(env, args.seconds, args.block_ms, args.chunks, tuple(narrow)) for env in args.envs.split(",")
+    ]
     if args.json:
         Path(args.json).write_text(json.dumps(envs, indent=1))
     head = (
