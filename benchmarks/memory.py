@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/memory.py                 # 1,000,000 calls, 100,000 threads
     .venv/bin/python benchmarks/memory.py --calls 100000  # a tenth of it
-    .venv/bin/python benchmarks/memory.py --calls 50000 --warmup 10000 --id-caps 500  # the test's run
+    .venv/bin/python benchmarks/memory.py --calls 25000 --warmup 5000 --id-caps 300  # the test's run
 
 Each thread makes 10 calls through the real openai client and the in-process mock API
 (tests/mock_api.py), with ids that never repeat (so every per-id memory the instrumentation

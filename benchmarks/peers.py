@@ -359,6 +359,29 @@ def _estimate(e: Estimate) -> list[float]:
     return [e.median * 1e6, e.low * 1e6, e.high * 1e6]
 
 
+def _per_chunk(results: Results, variants: list[Variant], chunks: tuple[int, int]) -> dict[str, list[float]]:
+    """Recording, per stream chunk: each round's slope of the paired overheads, then its median.
+
+    Paired within the round (both streams, the variant and plain, timed in it), the round's load
+    cancels out of the slope, which the difference of two medians over all rounds keeps."""
+    few, many = (stream_name(n) for n in chunks)
+    out = {}
+    for variant in variants:
+        name, _, mode = variant.name.partition("|")
+        blocks = results.blocks.get(variant.name, {})
+        if mode != "recording" or few not in blocks or many not in blocks or {few, many} & variant.skip:
+            continue
+        plain = results.blocks[results.baseline]
+        slopes = [
+            ((v_many - p_many) - (v_few - p_few)) / (chunks[1] - chunks[0])
+            for v_many, p_many, v_few, p_few in zip(
+                blocks[many], plain[many], blocks[few], plain[few], strict=True
+            )
+        ]
+        out[name] = _estimate(Estimate.of(slopes))
+    return out
+
+
 def selected(name: str, wanted: str | None) -> bool:
     """``--peers`` / ``--ops``: comma-separated, case-insensitive parts of names ("us" is ours)."""
     if not wanted:
@@ -451,6 +474,7 @@ def measure_env(
         "checks": checks,
         "ops": {name: _timed(results, name, found, variants) for name, found in ops.items()},
         "sdk_alone": _sdk_alone_results(results, variants, work),
+        "per_chunk_us": _per_chunk(results, variants, chunks),
     }
 
 
@@ -585,8 +609,15 @@ def ensure_venv() -> Path:
     stamp, wanted = VENV / ".installed", REQUIREMENTS.read_text()
     if stamp.exists() and stamp.read_text() == wanted:
         return python
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    uv = ROOT / ".venv-uv" / "bin" / "uv"  # `make uv`; pip when it is not there (slower, same set)
+    if uv.exists():
+        subprocess.run(
+            [str(uv), "venv", "-q", "--clear", "--python", sys.executable, str(VENV)], check=True, timeout=300
+        )
+        pip = [str(uv), "pip", "install", "-q", "--python", str(python)]
+    else:
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "-r", str(REQUIREMENTS)], check=True, timeout=1800)
     subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True, timeout=600)
     stamp.write_text(wanted)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from measure import render
-from peers import TARGET_CHUNK_US, TARGET_OWN, TARGET_RECORDING, TARGET_SAMPLED_OUT, US, stream_name
+from peers import TARGET_CHUNK_US, TARGET_OWN, TARGET_RECORDING, TARGET_SAMPLED_OUT, US
 
 BEGIN, END = "<!-- peers.py:begin -->", "<!-- peers.py:end -->"
 Row = dict[str, Any]
@@ -147,21 +147,20 @@ def _per_fact(row: Row) -> float:
 
 
 def per_chunk(envs: Sequence[dict[str, Any]]) -> str:
-    """Added cost per stream chunk: the slope between the 50- and 500-chunk streams."""
-    slopes: list[tuple[str, float]] = []
+    """Added cost per stream chunk: per round, the slope of the paired overheads between the 50- and
+    500-chunk streams; the median over rounds with its 95% interval (peers.py's ``_per_chunk``)."""
+    slopes: list[tuple[str, list[float]]] = []
     few, many = envs[0]["chunks"]
-    for env, name, row in _rows(envs, stream_name(many)):
-        short = env["ops"][name].get(stream_name(few), {})
-        if _covered(row) and _covered(short):
-            slope = (row["recording_us"][0] - short["recording_us"][0]) / (many - few)
-            slopes.append((f"{name} ({env['env']})", slope))
-    ours = [s for n, s in slopes if n.startswith(US)]
-    theirs = [s for n, s in slopes if not n.startswith(US)]
+    for env in envs:
+        for name, estimate in env.get("per_chunk_us", {}).items():
+            slopes.append((f"{name} ({env['env']})", estimate))
+    ours = [s[0] for n, s in slopes if n.startswith(US)]
+    theirs = [s[0] for n, s in slopes if not n.startswith(US)]
     holds = bool(ours) and max(ours) <= TARGET_CHUNK_US and all(max(ours) < t for t in theirs)
-    listed = ", ".join(f"{n} {s:.2f}" for n, s in slopes)
+    listed = ", ".join(f"{n} {s[0]:.2f} ({s[1]:.2f} to {s[2]:.2f})" for n, s in slopes)
     return (
-        f"per stream chunk, us (recording, slope between the {few}- and {many}-chunk streams): {listed};"
-        f" target <= {TARGET_CHUNK_US} us and below every peer: {'holds' if holds else 'NOT met'}"
+        f"per stream chunk, us (recording, paired slope between the {few}- and {many}-chunk streams):"
+        f" {listed}; target <= {TARGET_CHUNK_US} us and below every peer: {'holds' if holds else 'NOT met'}"
     )
 
 

@@ -7,6 +7,7 @@ openai-v2 environment needs benchmarks/.peers-venv, which the suite does not ins
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import math
@@ -45,13 +46,22 @@ KNOWN = ("azure-ai-projects, sampled out:",)
 
 
 @pytest.fixture(scope="module")
-def main_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]], str]:
-    out = tmp_path_factory.mktemp("peers") / "peers.json"
-    command = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--envs", "main", "--seconds", "0.5"]
-    command += ["--chunks", "5,20", "--block-ms", "0.3", "--json", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=540, check=False)
-    assert out.exists(), done.stderr[-3000:]
-    return json.loads(out.read_text()), done.stdout
+def main_env(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> tuple[list[dict[str, Any]], str]:
+    """One peers run for the whole session: under xdist the first worker to ask runs it (about
+    30 CPU-s) and the others wait for its files, in the session's own temporary root."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent  # shared by this session's workers only
+    out, stdout = root / "peers-smoke.json", root / "peers-smoke.stdout"
+    with open(root / "peers-smoke.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stdout.exists():
+            command = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--envs", "main"]
+            command += ["--seconds", "0.5", "--chunks", "5,20", "--block-ms", "0.3", "--json", str(out)]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=540, check=False)
+            assert out.exists(), done.stderr[-3000:]
+            stdout.write_text(done.stdout)
+    return json.loads(out.read_text()), stdout.read_text()
 
 
 @pytest.mark.timeout(600)
@@ -115,6 +125,38 @@ def test_peers_report_ratios_are_finite(main_env: tuple[list[dict[str, Any]], st
     assert "per stream chunk, us" in stdout and "5- and 20-chunk streams" in stdout
     for op in envs[0]["workloads"]:
         assert any(line.startswith(op + " ") and peers.US in line for line in stdout.splitlines()), op
+
+
+@pytest.mark.timeout(600)
+def test_peers_run_pairs_the_per_chunk_slope(main_env: tuple[list[dict[str, Any]], str]) -> None:
+    """One paired estimate per peer on the streams, in the report beside its interval."""
+    (env,), stdout = main_env
+    estimates = env["per_chunk_us"]
+    streaming = {name for name, ops in env["ops"].items() if ops[peers.stream_name(20)].get("spans")}
+    assert set(estimates) == streaming and peers.US in streaming, (estimates, streaming)
+    for name, (median, low, high) in estimates.items():
+        assert math.isfinite(median) and low <= median <= high, (name, estimates[name])
+        assert f"{name} (main) {median:.2f} ({low:.2f} to {high:.2f})" in stdout
+
+
+def test_selected_narrows_by_parts_of_names() -> None:
+    assert peers.selected(peers.US, None) and peers.selected(peers.US, "us")
+    assert not peers.selected("OpenInference", "us") and peers.selected("OpenInference", "us,inference")
+    assert peers.selected(peers.stream_name(500), "chat stream")
+    assert not peers.selected(peers.CHAT, "stream") and not peers.selected(peers.POLL, "chat")
+
+
+@pytest.mark.timeout(300)
+def test_a_narrow_peers_run_times_only_what_it_names(tmp_path: Path) -> None:
+    out = tmp_path / "narrow.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--envs", "main", "--seconds", "0.3"]
+    command += ["--chunks", "5,20", "--block-ms", "0.3", "--peers", "us", "--ops", "chat stream"]
+    done = subprocess.run([*command, "--json", str(out)], capture_output=True, text=True, timeout=240)
+    assert out.exists(), done.stderr[-3000:]
+    (env,) = json.loads(out.read_text())
+    assert env["workloads"] == [peers.stream_name(5), peers.stream_name(20)]
+    assert list(env["ops"]) == [peers.US] and list(env["per_chunk_us"]) == [peers.US]
+    assert not env["checks"], env["checks"]
 
 
 def test_chunked_api_streams_as_many_chunks_as_asked() -> None:
