@@ -79,13 +79,6 @@ class StreamObserver:
     def read(self, item: Any) -> None:
         """What one event means; subclasses know their API's events."""
 
-    def watch(self, items: Iterator[Any]) -> Iterator[Any]:
-        """The stream's items, each shown to ``item`` first (a recording span's ``for`` loop)."""
-        observe = self.item
-        for item in items:
-            observe(item)
-            yield item
-
     def first_delta(self) -> None:
         if not self.saw_delta:
             self.saw_delta = True
@@ -284,25 +277,6 @@ class ChatChunks(StreamObserver):
         except Exception as error:
             internal_error(error, "stream")
 
-    def watch(self, items: Iterator[Any]) -> Iterator[Any]:
-        # ``item`` inlined for the long middle of a ``for`` loop: past the first text, each chunk
-        # costs the generator step and the test, with no call between them.
-        for chunk in items:
-            self.item(chunk)
-            yield chunk
-            if self.saw_delta:
-                break
-        merged, filters, adds_nothing = self.merged, self.filters, chunk_adds_nothing
-        for chunk in items:
-            if not self.ended:
-                self.events += 1
-                try:
-                    if not adds_nothing(chunk, merged, filters):
-                        self.merge(chunk)
-                except Exception as error:
-                    internal_error(error, "stream")
-            yield chunk
-
     def read(self, chunk: Any) -> None:
         if any(field(field(choice, "delta"), "content") for choice in items(field(chunk, "choices"))):
             self.first_delta()
@@ -397,7 +371,13 @@ def _observing(proxy: StreamProxy) -> Iterator[Any]:
     stream, observer, finalizer = proxy.__wrapped__, proxy._self_observer, proxy._self_finalizer
     items = iter(stream) if hasattr(stream, "__iter__") else iter(stream.__next__, _NEVER)
     try:
-        yield from (observer.watch(items) if getattr(observer.call, "recording", False) else items)
+        if getattr(observer.call, "recording", False):
+            observe = observer.item
+            for item in items:
+                observe(item)
+                yield item
+        else:
+            yield from items
     except GeneratorExit:  # the app stopped iterating: close() or the finalizer ends the span
         raise
     except BaseException as error:
