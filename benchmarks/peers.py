@@ -365,13 +365,12 @@ def _per_chunk(results: Results, variants: list[Variant], chunks: tuple[int, int
     Paired within the round (both streams, the variant and plain, timed in it), the round's load
     cancels out of the slope, which the difference of two medians over all rounds keeps."""
     few, many = (stream_name(n) for n in chunks)
-    out = {}
+    plain, out = results.blocks[results.baseline], {}
     for variant in variants:
         name, _, mode = variant.name.partition("|")
         blocks = results.blocks.get(variant.name, {})
         if mode != "recording" or few not in blocks or many not in blocks or {few, many} & variant.skip:
             continue
-        plain = results.blocks[results.baseline]
         slopes = [
             ((v_many - p_many) - (v_few - p_few)) / (chunks[1] - chunks[0])
             for v_many, p_many, v_few, p_few in zip(

@@ -22,7 +22,7 @@ stage() {  # name: one line CI's log can be timed by
 
 # uv first: every venv below installs with it.
 "$MAKE" --no-print-directory uv || exit 2
-# Its own process group (setsid), so an interrupted run can end the environments' pip and pytest too.
+# Its own process group (setsid), so an interrupted run can end the environments' installs and pytest too.
 mkdir -p .venv-compat
 nice -n 10 setsid -w bash tests/compat/run.sh > "$logs/compat" 2>&1 &
 compat=$!
