@@ -15,6 +15,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PY="${PY:-python3}"
 cd "$ROOT"
+unset PYTHONDONTWRITEBYTECODE  # as in tests/suite.sh: each subprocess would compile its imports again
 UV="${UV:-.venv-uv/bin/uv}"  # `make uv`: installs each venv in seconds
 [ -x "$UV" ] || make --no-print-directory uv || exit 2
 
