@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_PIN := uv==0.13.9
 UV := .venv-uv/bin/uv
 
-.PHONY: demo test lint setup clean chromium dashboard-tools compat lock uv
+.PHONY: demo test lint setup clean chromium dashboard-tools valgrind compat lock uv
 
 $(UV):
 	$(PY) -m venv .venv-uv
@@ -52,6 +52,10 @@ chromium:
 dashboard-tools:
 	@test -d dashboards/tools/node_modules || npm ci --prefix dashboards/tools --no-audit --no-fund
 	@command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus)
+
+# benchmarks/chunk_instructions.py counts instructions under callgrind (Debian's valgrind, with callgrind.h).
+valgrind:
+	@command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind)
 
 # Re-pin requirements/*.txt after a dependency change in pyproject.toml or tests/compat/envs.sh.
 lock: uv

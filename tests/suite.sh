@@ -6,7 +6,7 @@
 #      once, in the background, at a lower CPU priority (nice 10): they need nothing from the main venv,
 #      and niced they take the CPU the main suite leaves idle (its exit-flush waits, pip's downloads)
 #      instead of slowing its longest test;
-#   2. the main venv (make setup) beside the system tools (Chromium, promtool, the npm packages);
+#   2. the main venv (make setup) beside the system tools (Chromium, promtool, valgrind, the npm packages);
 #   3. lint (ruff, mypy) in the background while the main pytest runs in the foreground;
 #   4. lint's output, then the compat logs in order; the exit status is non-zero if any stage failed.
 set -uo pipefail
@@ -40,7 +40,7 @@ trap 'cleanup; exit 130' INT TERM
 trap cleanup EXIT
 
 stage "compat environments started in the background"
-"$MAKE" --no-print-directory chromium dashboard-tools > "$logs/tools" 2>&1 &
+"$MAKE" --no-print-directory chromium dashboard-tools valgrind > "$logs/tools" 2>&1 &
 tools=$!
 "$MAKE" --no-print-directory setup || exit 2
 wait "$tools" || { cat "$logs/tools"; exit 2; }

@@ -16,7 +16,12 @@ from openai._models import construct_type
 from openai.types.chat import ChatCompletionChunk
 
 from assistant_telemetry import semconv as sc
-from assistant_telemetry.extract.chat import chunk_adds_nothing, chunk_attributes, remember_filters
+from assistant_telemetry.extract.chat import (
+    chunk_adds_nothing,
+    chunk_attributes,
+    first_wins_missing,
+    remember_filters,
+)
 
 BASE = {"object": "chat.completion.chunk", "created": 1}
 SAFE = {name: {"filtered": False, "severity": "safe"} for name in ("hate", "self_harm", "sexual", "violence")}
@@ -96,7 +101,7 @@ def merged_skipping(chunks: list[Any]) -> tuple[dict[str, Any], int]:
     skipped = 0
     text = False
     for item in chunks:
-        if text and chunk_adds_nothing(item, attrs, filters):
+        if text and chunk_adds_nothing(item, first_wins_missing(attrs), filters):
             skipped += 1
             continue
         text = text or any(choice.delta.content for choice in item.choices)
@@ -134,15 +139,19 @@ def test_a_flagged_result_mid_stream_is_merged() -> None:
 
 def test_odd_chunks_are_merged_not_skipped() -> None:
     """Dict chunks, tuples of choices and unknown extras take the merge, never the skip."""
-    attrs = {sc.RESPONSE_ID: "c", sc.RESPONSE_MODEL: "m", sc.RESPONSE_SYSTEM_FINGERPRINT: "f"}
+    none_missing = first_wins_missing(
+        {sc.RESPONSE_ID: "c", sc.RESPONSE_MODEL: "m", sc.RESPONSE_SYSTEM_FINGERPRINT: "f"}
+    )
+    assert none_missing == ()
     as_dict = {"id": "c", "choices": [{"delta": {"content": "x"}}]}
-    assert not chunk_adds_nothing(as_dict, attrs, [])
+    assert not chunk_adds_nothing(as_dict, none_missing, [])
     with_usage = chunk(
         id="c", model="m", choices=[], usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
     )
-    assert not chunk_adds_nothing(with_usage, attrs, [])
+    assert not chunk_adds_nothing(with_usage, none_missing, [])
     extra_prompt = chunk(id="c", model="m", choices=[], prompt_annotations=[])
-    assert not chunk_adds_nothing(extra_prompt, attrs, [])
+    assert not chunk_adds_nothing(extra_prompt, none_missing, [])
     plain = chunk(id="c", model="m", choices=[{"index": 0, "delta": {"content": "x"}}])
-    assert chunk_adds_nothing(plain, attrs, [])
-    assert not chunk_adds_nothing(plain, {}, [])  # the id is still to be taken
+    assert chunk_adds_nothing(plain, none_missing, [])
+    assert not chunk_adds_nothing(plain, first_wins_missing({}), [])  # the id is still to be none_missing
+    assert chunk_adds_nothing(plain, ("system_fingerprint",), [])  # a fingerprint the chunk lacks

@@ -36,7 +36,7 @@ from .extract.assistants import (
     run_attributes,
     thread_attributes,
 )
-from .extract.chat import chunk_adds_nothing, chunk_attributes, remember_filters
+from .extract.chat import chunk_adds_nothing, chunk_attributes, first_wins_missing, remember_filters
 from .extract.fields import code, field, items, text
 from .extract.responses import TERMINAL_RESPONSE_STATUSES
 from .extract.responses import object_attributes as response_object_attributes
@@ -259,12 +259,13 @@ class ChatChunks(StreamObserver):
     not merged: most chunks of a long stream cost a few dict lookups.
     """
 
-    __slots__ = ("filters", "merged")
+    __slots__ = ("filters", "merged", "missing")
 
     def __init__(self, call: Call):
         super().__init__(call)
         self.merged: dict[str, Any] = {}
         self.filters: list[Any] = []  # filter results merged so far (the newest few)
+        self.missing = first_wins_missing(self.merged)  # ids and model still to be taken
 
     def item(self, chunk: Any) -> None:
         if self.ended or not self.saw_delta:  # (a first delta was seen: the span records)
@@ -272,7 +273,7 @@ class ChatChunks(StreamObserver):
             return
         self.events += 1  # the long middle of the stream: one call per chunk, to the test below
         try:
-            if not chunk_adds_nothing(chunk, self.merged, self.filters):
+            if not chunk_adds_nothing(chunk, self.missing, self.filters):
                 self.merge(chunk)
         except Exception as error:
             internal_error(error, "stream")
@@ -285,6 +286,7 @@ class ChatChunks(StreamObserver):
     def merge(self, chunk: Any) -> None:
         chunk_attributes(chunk, self.merged)
         remember_filters(chunk, self.filters)
+        self.missing = first_wins_missing(self.merged)
 
     def final_attributes(self) -> dict[str, Any]:
         return dict(self.merged)

@@ -1,0 +1,245 @@
+"""Per stream chunk, in instructions: what we add to each chat chunk, counted by callgrind.
+
+    .venv/bin/python benchmarks/chunk_instructions.py                  # openai 3.x (main venv)
+    benchmarks/.peers-venv/bin/python benchmarks/chunk_instructions.py # openai 2.x
+    .venv/bin/python benchmarks/chunk_instructions.py --cache          # and simulated cache misses
+
+A chunk costs us a few microseconds between two of the SDK's parses of about 150 us each, and on
+a 2-core machine the paired wall-time noise per chunk is about 2 us (docs/performance.md): a cut
+of a microsecond cannot be shown in seconds. Instructions can: callgrind counts the same for the
+same code and input whatever else the machine runs.
+
+This file runs itself again under ``valgrind --tool=callgrind`` with instrumentation off through
+the imports and warm-up (a client request from a four-line C helper built here with ``cc`` and
+valgrind's ``callgrind.h``). Each measured stream, a ``chat.completions.create(stream=True)`` on
+peers.py's mock (its ``max_tokens`` content chunks), is counted alone: collection is switched on
+around its ``for`` loop and the count dumped with its label. Per chunk is the slope between a
+short and a long stream, ours minus plain: the per-call work (span start and end, metrics)
+cancels out of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ("plain", "recording", "sampled out")
+HELPER = """#include <valgrind/callgrind.h>
+void start(void) { CALLGRIND_START_INSTRUMENTATION; }
+void toggle(void) { CALLGRIND_TOGGLE_COLLECT; }
+void dump(const char *label) { CALLGRIND_DUMP_STATS_AT(label); }
+"""
+
+
+def build_helper(where: Path) -> Path:
+    """The C helper whose calls switch callgrind on and off from Python (ctypes)."""
+    source, library = where / "callgrind_helper.c", where / "callgrind_helper.so"
+    source.write_text(HELPER)
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True, timeout=60)
+    return library
+
+
+# --- the process under callgrind ----------------------------------------------------------------
+
+
+def counted_streams(helper: Path, chunks: tuple[int, int], repeats: int) -> None:
+    """Each variant's streams, each counted alone and dumped as "<variant> <chunks> <repeat>"."""
+    sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    import assistant_telemetry
+
+    from measure import DiscardSpans, SwitchSampler, Toggle
+    from peers import USER, ChunkedApi
+
+    callgrind = ctypes.CDLL(str(helper))
+    api = ChunkedApi()
+    # No thread of the SDK's may run while a stream is counted (collection counts every thread, and
+    # a batch processor's timer fires often at callgrind's pace): spans are exported as they end,
+    # to nothing, and metrics wait for a reader that is never asked.
+    sampler = SwitchSampler()
+    tracer_provider = TracerProvider(sampler=sampler)
+    tracer_provider.add_span_processor(SimpleSpanProcessor(DiscardSpans()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    assistant_telemetry.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    wrappers = Toggle()
+
+    def drain(client: Any, n: int) -> None:
+        for _ in client.chat.completions.create(model="gpt-4o", messages=USER, stream=True, max_tokens=n):
+            pass
+
+    def enter(variant: str) -> None:
+        wrappers.set(variant != "plain")
+        sampler.recording = variant == "recording"
+
+    clients = {}
+    for variant in VARIANTS:  # each client built in its state (the SDK caches bound methods)
+        enter(variant)
+        clients[variant] = api.client()
+        for n in chunks:
+            drain(clients[variant], n)  # warm: first calls, lazy imports, specialized bytecode
+    callgrind.start()
+    # Each variant's first stream counted after the start counts 1-3% more than its later ones: these.
+    for variant in VARIANTS:
+        enter(variant)
+        callgrind.toggle()
+        drain(clients[variant], chunks[0])
+        callgrind.toggle()
+        callgrind.dump(b"warm-up")
+    for repeat in range(repeats):
+        for variant in VARIANTS:
+            enter(variant)
+            for n in chunks:
+                drain(clients[variant], 2)  # the same state before every counted stream
+                gc.collect()  # and the collector's counts: its passes fall at the same places
+                callgrind.toggle()
+                drain(clients[variant], n)
+                callgrind.toggle()
+                callgrind.dump(f"{variant} {n} {repeat}".encode())
+    assistant_telemetry.uninstrument()
+
+
+# --- the parent: run it, read the dumps --------------------------------------------------------
+
+
+def read_counts(out: Path) -> tuple[list[str], dict[tuple[str, int], list[list[int]]]]:
+    """Each dump's events (Ir, and the cache events with --cache) by (variant, chunks)."""
+    counts: dict[tuple[str, int], list[list[int]]] = {}
+    events: list[str] = []
+    for dump in sorted(out.parent.glob(out.name + ".*"), key=lambda p: int(p.suffix[1:])):
+        text = dump.read_text()
+        label = re.search(r"^desc: Trigger: Client Request: (.+) (\d+) (\d+)$", text, re.M)
+        summary = re.search(r"^summary: ([\d ]+)$", text, re.M)
+        events = re.search(r"^events: (.+)$", text, re.M).group(1).split()  # type: ignore[union-attr]
+        if label and summary:
+            key = (label.group(1), int(label.group(2)))
+            counts.setdefault(key, []).append([int(v) for v in summary.group(1).split()])
+    return events, counts
+
+
+def per_chunk(counts: dict[tuple[str, int], list[list[int]]], chunks: tuple[int, int]) -> dict[str, Any]:
+    """Per variant: events per short stream and per chunk (the slope), each as the median repeat,
+    how far the repeats spread (instructions: 0 when the count is exact), and for ours what each
+    adds to plain's."""
+    short, long = chunks
+
+    def median(values: list[float]) -> float:
+        values = sorted(values)
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+    result: dict[str, Any] = {}
+    for variant in VARIANTS:
+        shorts, longs = counts[(variant, short)], counts[(variant, long)]
+        slopes = [
+            [(b - a) / (long - short) for a, b in zip(at_short, at_long, strict=True)]
+            for at_short, at_long in zip(shorts, longs, strict=True)
+        ]
+        result[variant] = {
+            "per_stream": [median([s[i] for s in shorts]) for i in range(len(shorts[0]))],
+            "per_chunk": [median([s[i] for s in slopes]) for i in range(len(slopes[0]))],
+            "per_chunk_spread": max(s[0] for s in slopes) - min(s[0] for s in slopes),
+        }
+    plain = result["plain"]
+    for variant in VARIANTS[1:]:
+        ours = result[variant]
+        ours["added_per_chunk"] = [o - p for o, p in zip(ours["per_chunk"], plain["per_chunk"], strict=True)]
+        ours["added_per_stream"] = [
+            o - p for o, p in zip(ours["per_stream"], plain["per_stream"], strict=True)
+        ]
+    return result
+
+
+def measure(
+    chunks: tuple[int, int], repeats: int, cache: bool, python: str = sys.executable
+) -> dict[str, Any]:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("valgrind is not installed (make valgrind)")
+    with tempfile.TemporaryDirectory(prefix="chunk-instructions-") as tmp:
+        helper = build_helper(Path(tmp))
+        out = Path(tmp) / "callgrind.out"
+        command = [
+            valgrind, "--tool=callgrind", "--instr-atstart=no", "--collect-atstart=no",
+            f"--cache-sim={'yes' if cache else 'no'}", f"--callgrind-out-file={out}",
+            python, __file__, "--child", str(helper),
+            "--chunks", *map(str, chunks), "--repeats", str(repeats),
+        ]  # fmt: skip
+        # A fixed hash seed: the same dict and set layouts in every run, so the same count.
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        run = subprocess.run(
+            command, env=env, timeout=1800, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        if run.returncode != 0:
+            raise SystemExit(f"the run under callgrind failed ({run.returncode}):\n{run.stderr[-3000:]}")
+        events, counts = read_counts(out)
+    report = per_chunk(counts, chunks)
+    import openai
+
+    return {
+        "events": events,
+        "chunks": list(chunks),
+        "repeats": repeats,
+        "openai": openai.__version__,
+        **report,
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    short, long = report["chunks"]
+    events = report["events"]
+    lines = [
+        f"callgrind, openai {report['openai']}, streams of {short} and {long} content chunks, "
+        f"{report['repeats']} repeats (median; the per-chunk spread is max - min over repeats)",
+        f"the SDK alone (plain): {report['plain']['per_chunk'][0]:,.0f} instructions a chunk, "
+        f"{report['plain']['per_stream'][0]:,.0f} a {short}-chunk stream",
+    ]
+    for variant in VARIANTS[1:]:
+        ours = report[variant]
+        added = ", ".join(f"{e} {v:+,.1f}" for e, v in zip(events, ours["added_per_chunk"], strict=True))
+        share = ours["added_per_chunk"][0] / report["plain"]["per_chunk"][0]
+        lines.append(
+            f"ours, {variant}: per chunk {added} ({share:.2%} of the SDK's instructions; spread "
+            f"{ours['per_chunk_spread']:,.0f}); per {short}-chunk stream "
+            f"Ir {ours['added_per_stream'][0]:+,.0f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chunks", type=int, nargs=2, default=(50, 500), metavar=("SHORT", "LONG"))
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="each stream counted this many times (the median is reported)"
+    )
+    parser.add_argument("--cache", action="store_true", help="also simulate the caches (D1, LL misses)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # the run under callgrind
+    args = parser.parse_args(argv)
+    chunks = (min(args.chunks), max(args.chunks))
+    if chunks[0] == chunks[1] or args.repeats < 1:
+        parser.error("--chunks needs two different sizes and --repeats at least 1")
+    if args.child:
+        counted_streams(args.child, chunks, args.repeats)
+        return 0
+    report = measure(chunks, args.repeats, args.cache)
+    print(json.dumps(report) if args.json else render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
