@@ -36,7 +36,12 @@ from .extract.assistants import (
     run_attributes,
     thread_attributes,
 )
-from .extract.chat import chunk_adds_nothing, chunk_attributes, first_wins_missing, remember_filters
+from .extract.chat import (
+    chunk_adds_nothing,
+    chunk_attributes,
+    first_wins_missing,
+    remember_filters,
+)
 from .extract.fields import code, field, items, text
 from .extract.responses import TERMINAL_RESPONSE_STATUSES
 from .extract.responses import object_attributes as response_object_attributes
@@ -520,8 +525,8 @@ class _Body:
             self.read(result)
             return result
         if self.source is None and not self.ended:
-            self.observer = (self.call.spec.stream or StreamObserver)(self.call)
-            try:
+            try:  # an observer that cannot be made is ours to count, not the app's to catch
+                self.observer = (self.call.spec.stream or StreamObserver)(self.call)
                 proxy = (AsyncStreamProxy if hasattr(result, "__anext__") else StreamProxy)(
                     result, self.observer
                 )
