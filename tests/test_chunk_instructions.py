@@ -23,8 +23,7 @@ import chunk_instructions  # noqa: E402
 SHORT, LONG = 4, 24
 
 
-@pytest.fixture(scope="module")
-def report() -> dict[str, Any]:
+def counted() -> dict[str, Any]:
     command = [sys.executable, str(ROOT / "benchmarks" / "chunk_instructions.py"), "--json"]
     command += ["--chunks", str(SHORT), str(LONG), "--repeats", "3"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=400, check=False)
@@ -32,31 +31,26 @@ def report() -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow(minutes=1)  # collected first (tests/conftest.py): not the suite's tail
 @pytest.mark.timeout(450)
-def test_every_variant_is_counted(report: dict[str, Any]) -> None:
+def test_a_run_counts_every_variant_repeatably() -> None:
+    """One test, not a module fixture: xdist would run the callgrind run once per worker."""
+    report = counted()
     assert report["events"] == ["Ir"]
     assert report["chunks"] == [SHORT, LONG]
     plain = report["plain"]
     # The SDK decodes and parses each chunk: tens of thousands of instructions at least.
     assert plain["per_chunk"][0] > 20_000
     assert plain["per_stream"][0] > SHORT * plain["per_chunk"][0]
-
-
-@pytest.mark.timeout(450)
-def test_recording_adds_more_than_sampled_out(report: dict[str, Any]) -> None:
     recording, sampled_out = report["recording"], report["sampled out"]
     # A recording span reads each chunk; a sampled-out one lets them pass by.
     assert recording["added_per_chunk"][0] > 0
     assert sampled_out["added_per_chunk"][0] < recording["added_per_chunk"][0]
     # Per stream both pay the span's start and end, and the metric records.
     assert recording["added_per_stream"][0] > sampled_out["added_per_stream"][0] > 0
-
-
-@pytest.mark.timeout(450)
-def test_repeats_agree(report: dict[str, Any]) -> None:
-    """The point of counting: the same stream twice gives (nearly) the same count."""
+    # The point of counting: the same stream again gives (nearly) the same count.
     for variant in chunk_instructions.VARIANTS:
-        assert report[variant]["per_chunk_spread"] < 0.01 * report["plain"]["per_chunk"][0], variant
+        assert report[variant]["per_chunk_spread"] < 0.01 * plain["per_chunk"][0], variant
 
 
 def test_per_chunk_is_the_slope_ours_minus_plain(tmp_path: Path) -> None:
