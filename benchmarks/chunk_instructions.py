@@ -92,24 +92,26 @@ def counted_streams(helper: Path, chunks: tuple[int, int], repeats: int) -> None
         clients[variant] = api.client()
         for n in chunks:
             drain(clients[variant], n)  # warm: first calls, lazy imports, specialized bytecode
+
+    def count(variant: str, n: int, label: str) -> None:
+        """One stream of ``n`` chunks counted alone, its count dumped under ``label``."""
+        callgrind.toggle()
+        drain(clients[variant], n)
+        callgrind.toggle()
+        callgrind.dump(label.encode())
+
     callgrind.start()
     # Each variant's first stream counted after the start counts 1-3% more than its later ones: these.
     for variant in VARIANTS:
         enter(variant)
-        callgrind.toggle()
-        drain(clients[variant], chunks[0])
-        callgrind.toggle()
-        callgrind.dump(b"warm-up")
+        count(variant, chunks[0], "warm-up")
     for repeat in range(repeats):
         for variant in VARIANTS:
             enter(variant)
             for n in chunks:
                 drain(clients[variant], 2)  # the same state before every counted stream
                 gc.collect()  # and the collector's counts: its passes fall at the same places
-                callgrind.toggle()
-                drain(clients[variant], n)
-                callgrind.toggle()
-                callgrind.dump(f"{variant} {n} {repeat}".encode())
+                count(variant, n, f"{variant} {n} {repeat}")
     assistant_telemetry.uninstrument()
 
 
