@@ -100,6 +100,10 @@ def counted_streams(helper: Path, chunks: tuple[int, int], repeats: int) -> None
         callgrind.toggle()
         callgrind.dump(label.encode())
 
+    # What the imports and the warm-up made, out of the collector's reach: each gc.collect() below then
+    # walks only the objects made since (natively 68 ms for the whole heap, seconds under callgrind).
+    gc.collect()
+    gc.freeze()
     callgrind.start()
     # Each variant's first stream counted after the start counts 1-3% more than its later ones: these.
     for variant in VARIANTS:
