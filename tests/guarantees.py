@@ -76,16 +76,19 @@ class Pipeline:
         return total
 
 
-@contextlib.contextmanager
-def unwrapped(package: str = "openai") -> Iterator[None]:
-    """Inside: every wrapt wrapper on ``package``'s classes is swapped for the function it wraps.
+Patches = list[tuple[type, str, Any]]
 
-    What ``uninstrument()`` does, in microseconds instead of milliseconds, so a test can compare
-    instrumented and plain calls example by example.
+
+def wrapped_methods(package: str = "openai") -> Patches:
+    """Every wrapt wrapper on ``package``'s classes: (class, attribute, wrapper).
+
+    ``package.types`` is not searched: the SDK's data models (900 of openai's 1,000 modules) hold
+    no method anyone wraps, and walking them took 90 of the 130 ms of a search.
     """
     patches = []
     for module_name, module in list(sys.modules.items()):
-        if not isinstance(module, ModuleType) or module_name.split(".")[0] != package:
+        top, _, rest = module_name.partition(".")
+        if not isinstance(module, ModuleType) or top != package or rest.partition(".")[0] == "types":
             continue
         for owner in [
             v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module_name
@@ -93,6 +96,17 @@ def unwrapped(package: str = "openai") -> Iterator[None]:
             for name, value in list(vars(owner).items()):
                 if isinstance(value, wrapt.FunctionWrapper):
                     patches.append((owner, name, value))
+    return patches
+
+
+@contextlib.contextmanager
+def unwrapped(patches: Patches | None = None) -> Iterator[None]:
+    """Inside: each wrapper (``wrapped_methods()`` unless given) is swapped for the function it wraps.
+
+    What ``uninstrument()`` does, without re-patching, so a test can compare instrumented and plain
+    calls example by example; a test that does that many times finds the wrappers once.
+    """
+    patches = wrapped_methods() if patches is None else patches
     for owner, name, wrapper in patches:
         setattr(owner, name, wrapper.__wrapped__)
     try:

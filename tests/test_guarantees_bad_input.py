@@ -29,7 +29,7 @@ from assistant_telemetry import guard
 from assistant_telemetry import semconv as sc
 
 import mock_api
-from guarantees import USER, Pipeline, outcome, unwrapped
+from guarantees import USER, Pipeline, outcome, unwrapped, wrapped_methods
 from mock_api import MockApi
 
 MISSING = object()  # "remove this field"
@@ -134,11 +134,15 @@ class Harness:
             call()
             self.spans_per_call[kind] = self.pipeline.counter.started - started
         assert self.spans_per_call["message"] == 1
+        self.wrapped = wrapped_methods()  # the same for every example: found once
+        assert len(self.wrapped) > 40
 
     def check(self, kind: str, body: Any) -> list[ReadableSpan]:
         self.api.rewrite = lambda got, default: body if got == kind else default
-        with unwrapped():
+        started = self.pipeline.counter.started
+        with unwrapped(self.wrapped):
             plain = outcome(self.calls[kind])
+        assert self.pipeline.counter.started == started, "the plain call went through a wrapper"
         before, started = len(self.pipeline.spans), self.pipeline.counter.started
         guard.recorded[:] = []
         instrumented = outcome(self.calls[kind])
