@@ -43,10 +43,6 @@ stage "compat environments started in the background"
 "$MAKE" --no-print-directory chromium dashboard-tools valgrind > "$logs/tools" 2>&1 &
 tools=$!
 "$MAKE" --no-print-directory setup || exit 2
-# One collection while the tools install (their downloads leave the CPU idle) compiles the
-# modules every xdist worker imports, once: otherwise the 3 workers each compile them, about
-# 15 CPU-s apiece, at the same time. Its errors, if any, are pytest's own to report below.
-"$BIN/python" -m pytest --collect-only -q > /dev/null 2>&1
 wait "$tools" || { cat "$logs/tools"; exit 2; }
 cat "$logs/tools"
 stage "setup done"
