@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -142,12 +143,6 @@ def per_chunk(counts: dict[tuple[str, int], list[list[int]]], chunks: tuple[int,
     how far the repeats spread (instructions: 0 when the count is exact), and for ours what each
     adds to plain's."""
     short, long = chunks
-
-    def median(values: list[float]) -> float:
-        values = sorted(values)
-        middle = len(values) // 2
-        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
     result: dict[str, Any] = {}
     for variant in VARIANTS:
         shorts, longs = counts[(variant, short)], counts[(variant, long)]
@@ -156,8 +151,8 @@ def per_chunk(counts: dict[tuple[str, int], list[list[int]]], chunks: tuple[int,
             for at_short, at_long in zip(shorts, longs, strict=True)
         ]
         result[variant] = {
-            "per_stream": [median([s[i] for s in shorts]) for i in range(len(shorts[0]))],
-            "per_chunk": [median([s[i] for s in slopes]) for i in range(len(slopes[0]))],
+            "per_stream": [statistics.median([s[i] for s in shorts]) for i in range(len(shorts[0]))],
+            "per_chunk": [statistics.median([s[i] for s in slopes]) for i in range(len(slopes[0]))],
             "per_chunk_spread": max(s[0] for s in slopes) - min(s[0] for s in slopes),
         }
     plain = result["plain"]

@@ -100,13 +100,12 @@ def wrapped_methods(package: str = "openai") -> Patches:
 
 
 @contextlib.contextmanager
-def unwrapped(patches: Patches | None = None) -> Iterator[None]:
-    """Inside: each wrapper (``wrapped_methods()`` unless given) is swapped for the function it wraps.
+def unwrapped(patches: Patches) -> Iterator[None]:
+    """Inside: each of ``wrapped_methods()``'s wrappers is swapped for the function it wraps.
 
     What ``uninstrument()`` does, without re-patching, so a test can compare instrumented and plain
-    calls example by example; a test that does that many times finds the wrappers once.
+    calls example by example, finding the wrappers once.
     """
-    patches = wrapped_methods() if patches is None else patches
     for owner, name, wrapper in patches:
         setattr(owner, name, wrapper.__wrapped__)
     try:

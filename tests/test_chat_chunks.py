@@ -153,5 +153,5 @@ def test_odd_chunks_are_merged_not_skipped() -> None:
     assert not chunk_adds_nothing(extra_prompt, none_missing, [])
     plain = chunk(id="c", model="m", choices=[{"index": 0, "delta": {"content": "x"}}])
     assert chunk_adds_nothing(plain, none_missing, [])
-    assert not chunk_adds_nothing(plain, first_wins_missing({}), [])  # the id is still to be none_missing
+    assert not chunk_adds_nothing(plain, first_wins_missing({}), [])  # the id is still to be taken
     assert chunk_adds_nothing(plain, ("system_fingerprint",), [])  # a fingerprint the chunk lacks
