@@ -9,46 +9,28 @@ a 2-core machine the paired wall-time noise per chunk is about 2 us (docs/perfor
 of a microsecond cannot be shown in seconds. Instructions can: callgrind counts the same for the
 same code and input whatever else the machine runs.
 
-This file runs itself again under ``valgrind --tool=callgrind`` with instrumentation off through
-the imports and warm-up (a client request from a four-line C helper built here with ``cc`` and
-valgrind's ``callgrind.h``). Each measured stream, a ``chat.completions.create(stream=True)`` on
-peers.py's mock (its ``max_tokens`` content chunks), is counted alone: collection is switched on
-around its ``for`` loop and the count dumped with its label. Per chunk is the slope between a
-short and a long stream, ours minus plain: the per-call work (span start and end, metrics)
-cancels out of it.
+This file runs itself again under callgrind (benchmarks/callgrind.py: instrumentation off through
+the imports and warm-up, collection switched on from Python around each counted piece). Each
+measured stream, a ``chat.completions.create(stream=True)`` on peers.py's mock (its ``max_tokens``
+content chunks), is counted alone: collection is on around its ``for`` loop and the count dumped
+with its label. Per chunk is the slope between a short and a long stream, ours minus plain: the
+per-call work (span start and end, metrics) cancels out of it.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
-import gc
 import json
-import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+import callgrind
+
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("plain", "recording", "sampled out")
-HELPER = """#include <valgrind/callgrind.h>
-void start(void) { CALLGRIND_START_INSTRUMENTATION; }
-void toggle(void) { CALLGRIND_TOGGLE_COLLECT; }
-void dump(const char *label) { CALLGRIND_DUMP_STATS_AT(label); }
-"""
-
-
-def build_helper(where: Path) -> Path:
-    """The C helper whose calls switch callgrind on and off from Python (ctypes)."""
-    source, library = where / "callgrind_helper.c", where / "callgrind_helper.so"
-    source.write_text(HELPER)
-    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True, timeout=60)
-    return library
 
 
 # --- the process under callgrind ----------------------------------------------------------------
@@ -67,7 +49,7 @@ def counted_streams(helper: Path, chunks: tuple[int, int], repeats: int) -> None
     from measure import DiscardSpans, SwitchSampler, Toggle
     from peers import USER, ChunkedApi
 
-    callgrind = ctypes.CDLL(str(helper))
+    counter = callgrind.Counter(helper)
     api = ChunkedApi()
     # No thread of the SDK's may run while a stream is counted (collection counts every thread, and
     # a batch processor's timer fires often at callgrind's pace): spans are exported as they end,
@@ -96,16 +78,9 @@ def counted_streams(helper: Path, chunks: tuple[int, int], repeats: int) -> None
 
     def count(variant: str, n: int, label: str) -> None:
         """One stream of ``n`` chunks counted alone, its count dumped under ``label``."""
-        callgrind.toggle()
-        drain(clients[variant], n)
-        callgrind.toggle()
-        callgrind.dump(label.encode())
+        counter.count(label, lambda: drain(clients[variant], n))
 
-    # What the imports and the warm-up made, out of the collector's reach: each gc.collect() below then
-    # walks only the objects made since (natively 68 ms for the whole heap, seconds under callgrind).
-    gc.collect()
-    gc.freeze()
-    callgrind.start()
+    counter.start()
     # Each variant's first stream counted after the start counts 1-3% more than its later ones: these.
     for variant in VARIANTS:
         enter(variant)
@@ -115,7 +90,6 @@ def counted_streams(helper: Path, chunks: tuple[int, int], repeats: int) -> None
             enter(variant)
             for n in chunks:
                 drain(clients[variant], 2)  # the same state before every counted stream
-                gc.collect()  # and the collector's counts: its passes fall at the same places
                 count(variant, n, f"{variant} {n} {repeat}")
     assistant_telemetry.uninstrument()
 
@@ -125,17 +99,18 @@ def counted_streams(helper: Path, chunks: tuple[int, int], repeats: int) -> None
 
 def read_counts(out: Path) -> tuple[list[str], dict[tuple[str, int], list[list[int]]]]:
     """Each dump's events (Ir, and the cache events with --cache) by (variant, chunks)."""
+    events, dumps = callgrind.labelled_dumps(out)
+    return events, by_stream(dumps)
+
+
+def by_stream(dumps: callgrind.Dumps) -> dict[tuple[str, int], list[list[int]]]:
+    """Labelled dumps ("<variant> <chunks> <repeat>") by (variant, chunks), repeats in order."""
     counts: dict[tuple[str, int], list[list[int]]] = {}
-    events: list[str] = []
-    for dump in sorted(out.parent.glob(out.name + ".*"), key=lambda p: int(p.suffix[1:])):
-        text = dump.read_text()
-        label = re.search(r"^desc: Trigger: Client Request: (.+) (\d+) (\d+)$", text, re.M)
-        summary = re.search(r"^summary: ([\d ]+)$", text, re.M)
-        events = re.search(r"^events: (.+)$", text, re.M).group(1).split()  # type: ignore[union-attr]
-        if label and summary:
-            key = (label.group(1), int(label.group(2)))
-            counts.setdefault(key, []).append([int(v) for v in summary.group(1).split()])
-    return events, counts
+    for label, values in dumps:
+        found = re.fullmatch(r"(.+) (\d+) (\d+)", label)
+        if found:
+            counts.setdefault((found.group(1), int(found.group(2))), []).append(values)
+    return counts
 
 
 def per_chunk(counts: dict[tuple[str, int], list[list[int]]], chunks: tuple[int, int]) -> dict[str, Any]:
@@ -168,27 +143,9 @@ def per_chunk(counts: dict[tuple[str, int], list[list[int]]], chunks: tuple[int,
 def measure(
     chunks: tuple[int, int], repeats: int, cache: bool, python: str = sys.executable
 ) -> dict[str, Any]:
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise SystemExit("valgrind is not installed (make valgrind)")
-    with tempfile.TemporaryDirectory(prefix="chunk-instructions-") as tmp:
-        helper = build_helper(Path(tmp))
-        out = Path(tmp) / "callgrind.out"
-        command = [
-            valgrind, "--tool=callgrind", "--instr-atstart=no", "--collect-atstart=no",
-            f"--cache-sim={'yes' if cache else 'no'}", f"--callgrind-out-file={out}",
-            python, __file__, "--child", str(helper),
-            "--chunks", *map(str, chunks), "--repeats", str(repeats),
-        ]  # fmt: skip
-        # A fixed hash seed: the same dict and set layouts in every run, so the same count.
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        run = subprocess.run(
-            command, env=env, timeout=1800, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        if run.returncode != 0:
-            raise SystemExit(f"the run under callgrind failed ({run.returncode}):\n{run.stderr[-3000:]}")
-        events, counts = read_counts(out)
-    report = per_chunk(counts, chunks)
+    child = [python, __file__, "--chunks", *map(str, chunks), "--repeats", str(repeats)]
+    events, dumps = callgrind.run(child, cache)
+    report = per_chunk(by_stream(dumps), chunks)
     import openai
 
     return {

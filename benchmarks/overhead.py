@@ -352,13 +352,14 @@ class Setup:
         return next(v for v in self.variants if v.name == name)
 
 
-def setup(api: MockApi) -> Setup:
+def setup(api: MockApi, pipeline: Pipeline | None = None) -> Setup:
     """Instrument once; variants flip the wrappers (plain) or the sampler (sampled out) per block.
 
     The SDK alone variants run the plain client (wrappers off: none of our code runs) with the
     sampler as the state they replay was captured in; ``capture(ready)`` must come first.
+    ``pipeline``: the application's providers (default: ``Pipeline()``, the SDK's batching).
     """
-    pipeline = Pipeline()
+    pipeline = pipeline or Pipeline()
     assistant_telemetry.instrument(
         tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider
     )
