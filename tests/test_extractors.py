@@ -221,3 +221,67 @@ def test_connection_and_timeout_errors() -> None:
         error_attributes(ValueError("Expected a non-empty value for `thread_id`"))[sc.FAILURE_CLASS]
         == "client_error"
     )
+
+
+_MESSAGE = {
+    "id": "msg_1",
+    "object": "thread.message",
+    "thread_id": "thread_1",
+    "run_id": "run_1",
+    "assistant_id": "asst_1",
+    "role": "assistant",
+    "status": "incomplete",
+    "incomplete_details": {"reason": "content_filter"},
+    "content": [{"type": "text", "text": {"value": "four", "annotations": []}}],
+    "attachments": [{"file_id": "file_1", "tools": []}],
+    "metadata": {"topic": "x"},
+    "created_at": 1,
+}
+
+
+class _OlderMessage(openai.BaseModel):
+    """An older SDK's model, which declares fewer fields: the service's others land in its extras."""
+
+    id: str
+    object: str
+
+
+def _attributes(obj: Any) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    object_attributes(obj, attrs, Settings())
+    return attrs
+
+
+def test_a_message_reads_the_same_from_every_shape() -> None:
+    """Dicts, the SDK's models (fields read from the instance's own dict) and plain objects alike."""
+    from types import SimpleNamespace
+
+    from openai.types.beta.threads import Message
+
+    expected = _attributes(_MESSAGE)
+    assert expected[sc.MESSAGE_STATUS] == "incomplete"
+    assert expected[sc.MESSAGE_INCOMPLETE_REASON] == "content_filter"
+    assert expected[sc.MESSAGE_TEXT_LENGTH] == 4
+    assert expected[sc.MESSAGE_FILE_IDS] == ["file_1"]
+    assert _attributes(Message.model_validate(_MESSAGE)) == expected
+    assert _attributes(_OlderMessage.model_validate(_MESSAGE)) == expected  # extras read too
+    as_object = SimpleNamespace(
+        **{**_MESSAGE, "incomplete_details": SimpleNamespace(reason="content_filter")}
+    )
+    as_object.content = [SimpleNamespace(type="text", text=SimpleNamespace(value="four"))]
+    as_object.attachments = [SimpleNamespace(file_id="file_1")]
+    assert _attributes(as_object) == expected
+
+
+def test_a_request_s_not_given_values_are_skipped() -> None:
+    attrs: dict[str, Any] = {}
+    from assistant_telemetry.extract.assistants import message_attributes
+
+    request = {"role": "user", "content": "hi", "attachments": openai.NOT_GIVEN, "metadata": openai.omit}
+    message_attributes(request, attrs, Settings())
+    assert attrs == {
+        sc.MESSAGE_ROLE: "user",
+        sc.MESSAGE_CONTENT_TYPES: ["text"],
+        sc.MESSAGE_CONTENT_PARTS: 1,
+        sc.MESSAGE_TEXT_LENGTH: 2,
+    }

@@ -12,7 +12,7 @@ from typing import Any
 from .. import semconv as sc
 from ..config import Settings
 from .content_filter import incomplete_reason_attributes
-from .fields import Attributes, code, field, integer, items, put, strings, text, timestamp
+from .fields import Attributes, code, field, fields_of, integer, items, put, strings, text, timestamp
 
 TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 # Steps and messages: what a run leaves behind once they stop changing.
@@ -70,18 +70,19 @@ def thread_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
 
 
 def message_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
-    put(attrs, sc.MESSAGE_ID, text(field(obj, "id")))
-    thread_id_attributes(field(obj, "thread_id"), attrs)
-    run_id = text(field(obj, "run_id"))
+    get = fields_of(obj).get
+    put(attrs, sc.MESSAGE_ID, text(get("id")))
+    thread_id_attributes(get("thread_id"), attrs)
+    run_id = text(get("run_id"))
     put(attrs, sc.RUN_ID, run_id)
     put(attrs, sc.RESPONSE_ID, run_id)  # the execution that produced it, as for a response's output
-    put(attrs, sc.AGENT_ID, text(field(obj, "assistant_id")))
-    put(attrs, sc.MESSAGE_ROLE, code(field(obj, "role")))
-    put(attrs, sc.MESSAGE_STATUS, code(field(obj, "status")))
-    put(attrs, sc.MESSAGE_INCOMPLETE_REASON, code(field(field(obj, "incomplete_details"), "reason")))
-    content_shape_attributes(field(obj, "content"), attrs)
-    attachment_attributes(field(obj, "attachments"), attrs)
-    metadata_attributes(field(obj, "metadata"), attrs, settings)
+    put(attrs, sc.AGENT_ID, text(get("assistant_id")))
+    put(attrs, sc.MESSAGE_ROLE, code(get("role")))
+    put(attrs, sc.MESSAGE_STATUS, code(get("status")))
+    put(attrs, sc.MESSAGE_INCOMPLETE_REASON, code(field(get("incomplete_details"), "reason")))
+    content_shape_attributes(get("content"), attrs)
+    attachment_attributes(get("attachments"), attrs)
+    metadata_attributes(get("metadata"), attrs, settings)
     incomplete_reason_attributes(attrs)  # cut short by the content filter: a blocked output
 
 
@@ -119,24 +120,25 @@ def attachment_attributes(attachments: Any, attrs: Attributes) -> None:
 
 
 def run_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
-    run_id = text(field(obj, "id"))
+    get = fields_of(obj).get
+    run_id = text(get("id"))
     put(attrs, sc.RUN_ID, run_id)
     put(attrs, sc.RESPONSE_ID, run_id)
-    thread_id_attributes(field(obj, "thread_id"), attrs)
-    put(attrs, sc.AGENT_ID, text(field(obj, "assistant_id")))
-    status = code(field(obj, "status"))
+    thread_id_attributes(get("thread_id"), attrs)
+    put(attrs, sc.AGENT_ID, text(get("assistant_id")))
+    status = code(get("status"))
     put(attrs, sc.RUN_STATUS, status)
-    put(attrs, sc.RESPONSE_MODEL, text(field(obj, "model")))
+    put(attrs, sc.RESPONSE_MODEL, text(get("model")))
     if status in TERMINAL_RUN_STATUSES:
         attrs.update(run_timings(obj, status))
-    put(attrs, sc.RUN_LAST_ERROR_CODE, code(field(field(obj, "last_error"), "code")))
-    put(attrs, sc.RUN_INCOMPLETE_REASON, code(field(field(obj, "incomplete_details"), "reason")))
-    usage_attributes(field(obj, "usage"), attrs)
-    required_action_attributes(field(obj, "required_action"), attrs)
-    types = tool_types(field(obj, "tools"))
+    put(attrs, sc.RUN_LAST_ERROR_CODE, code(field(get("last_error"), "code")))
+    put(attrs, sc.RUN_INCOMPLETE_REASON, code(field(get("incomplete_details"), "reason")))
+    usage_attributes(get("usage"), attrs)
+    required_action_attributes(get("required_action"), attrs)
+    types = tool_types(get("tools"))
     if types:
         attrs[sc.TOOL_TYPES] = types
-    metadata_attributes(field(obj, "metadata"), attrs, settings)
+    metadata_attributes(get("metadata"), attrs, settings)
     incomplete_reason_attributes(attrs)  # cut short by the content filter: a blocked output
     execution_twins(attrs)
 
@@ -163,13 +165,14 @@ def execution_twins(attrs: Attributes) -> None:
 
 def run_timings(run: Any, status: str | None) -> dict[str, float]:
     """Queue, execution and total time of a finished run, from the server's own timestamps."""
-    created = timestamp(field(run, "created_at"))
-    started = timestamp(field(run, "started_at"))
+    get = fields_of(run).get
+    created = timestamp(get("created_at"))
+    started = timestamp(get("started_at"))
     ended = (
-        timestamp(field(run, "completed_at"))
-        or timestamp(field(run, "failed_at"))
-        or timestamp(field(run, "cancelled_at"))
-        or (timestamp(field(run, "expires_at")) if status == "expired" else None)
+        timestamp(get("completed_at"))
+        or timestamp(get("failed_at"))
+        or timestamp(get("cancelled_at"))
+        or (timestamp(get("expires_at")) if status == "expired" else None)
     )
     timings: dict[str, float] = {}
     # A timestamp earlier than the one it follows is the service's oddity: that timing is skipped.
@@ -199,8 +202,9 @@ def usage_attributes(usage: Any, attrs: Attributes) -> None:
 
 
 def _first_count(usage: Any, *names: str) -> int | None:
+    get = fields_of(usage).get
     for name in names:
-        count = integer(field(usage, name))
+        count = integer(get(name))
         if count is not None:  # 0 is a real count
             return count
     return None
