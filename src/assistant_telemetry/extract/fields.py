@@ -69,7 +69,7 @@ class _FieldView(Mapping[str, Any]):
     def __init__(self, obj: Any) -> None:
         self._obj = obj
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         value = field(self._obj, name)
         return default if value is None else value
 
