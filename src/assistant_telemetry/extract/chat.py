@@ -19,20 +19,21 @@ from .. import semconv as sc
 from ..config import Settings
 from .assistants import usage_attributes
 from .content_filter import COMPLETION, CONTENT_FILTER, blocked, prompt_results_attributes, results_attributes
-from .fields import MODEL_KINDS, PYDANTIC, Attributes, code, field, items, text
+from .fields import MODEL_KINDS, PYDANTIC, Attributes, code, field, fields_of, items, text
 
 CHAT_KINDS = frozenset({"chat.completion", "chat.completion.chunk"})
 
 
 def chat_attributes(obj: Any, attrs: Attributes) -> None:
     """One completion, or one chunk merged into what earlier chunks of its stream gave."""
+    get = fields_of(obj).get
     for key, name in _FIRST_WINS:
         if key not in attrs:
-            value = text(field(obj, name))
+            value = text(get(name))
             if value is not None:
                 attrs[key] = value
     reasons = []
-    for choice in items(field(obj, "choices")):
+    for choice in items(get("choices")):
         reason = code(field(choice, "finish_reason"))
         if reason is not None:
             reasons.append(reason)
@@ -41,8 +42,8 @@ def chat_attributes(obj: Any, attrs: Attributes) -> None:
         attrs[sc.RESPONSE_FINISH_REASONS] = [*attrs.get(sc.RESPONSE_FINISH_REASONS, ()), *reasons]
         if CONTENT_FILTER in reasons:
             blocked(attrs, COMPLETION)
-    usage_attributes(field(obj, "usage"), attrs)
-    prompt_results_attributes(field(obj, _PROMPT_RESULTS[0]) or field(obj, _PROMPT_RESULTS[1]), attrs)
+    usage_attributes(get("usage"), attrs)
+    prompt_results_attributes(get(_PROMPT_RESULTS[0]) or get(_PROMPT_RESULTS[1]), attrs)
 
 
 _PROMPT_RESULTS = ("prompt_filter_results", "prompt_annotations")  # the current name, the older one

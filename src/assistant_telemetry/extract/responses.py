@@ -23,7 +23,7 @@ from ..config import Settings
 from .assistants import content_shape_attributes, metadata_attributes, page_attributes, tool_types
 from .assistants import usage_attributes as input_output_tokens
 from .content_filter import COMPLETION, CONTENT_FILTER, blocked, response_filters_attributes
-from .fields import Attributes, code, field, integer, items, put, strings, text, timestamp
+from .fields import Attributes, code, field, fields_of, integer, items, put, strings, text, timestamp
 
 TERMINAL_RESPONSE_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete"})
 
@@ -41,34 +41,35 @@ def object_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
 
 
 def response_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
-    put(attrs, sc.RESPONSE_ID, text(field(obj, "id")))
-    status = code(field(obj, "status"))
+    get = fields_of(obj).get
+    put(attrs, sc.RESPONSE_ID, text(get("id")))
+    status = code(get("status"))
     if status is not None:
         attrs[sc.EXECUTION_KIND] = sc.EXECUTION_KIND_RESPONSE
         attrs[sc.EXECUTION_STATUS] = status
-    put(attrs, sc.RESPONSE_MODEL, text(field(obj, "model")))
-    put(attrs, sc.CONVERSATION_ID, conversation_id(field(obj, "conversation")))
-    put(attrs, sc.RESPONSE_PREVIOUS_ID, text(field(obj, "previous_response_id")))
-    background = field(obj, "background")
+    put(attrs, sc.RESPONSE_MODEL, text(get("model")))
+    put(attrs, sc.CONVERSATION_ID, conversation_id(get("conversation")))
+    put(attrs, sc.RESPONSE_PREVIOUS_ID, text(get("previous_response_id")))
+    background = get("background")
     if isinstance(background, bool):
         attrs[sc.RESPONSE_BACKGROUND] = background
-    put(attrs, sc.EXECUTION_ERROR_CODE, code(field(field(obj, "error"), "code")))
-    reason = code(field(field(obj, "incomplete_details"), "reason"))
+    put(attrs, sc.EXECUTION_ERROR_CODE, code(field(get("error"), "code")))
+    reason = code(field(get("incomplete_details"), "reason"))
     put(attrs, sc.EXECUTION_INCOMPLETE_REASON, reason)
     if reason == CONTENT_FILTER:
         blocked(attrs, COMPLETION)  # the same outcome a run or message cut by the filter gets
     # Azure's filter results, per source: the names chat's annotations get (a streamed response
     # is read here too, from the response its response.* events carry).
-    response_filters_attributes(field(obj, "content_filters"), attrs)
-    agent_attributes(field(obj, "agent_reference") or field(obj, "agent"), field(obj, "prompt"), attrs)
-    usage_attributes(field(obj, "usage"), attrs)
-    output_attributes(field(obj, "output"), attrs)
-    types = tool_types(field(obj, "tools"))
+    response_filters_attributes(get("content_filters"), attrs)
+    agent_attributes(get("agent_reference") or get("agent"), get("prompt"), attrs)
+    usage_attributes(get("usage"), attrs)
+    output_attributes(get("output"), attrs)
+    types = tool_types(get("tools"))
     if types:
         attrs[sc.TOOL_TYPES] = types
-    metadata_attributes(field(obj, "metadata"), attrs, settings)
+    metadata_attributes(get("metadata"), attrs, settings)
     if status == "completed":  # the only end the service timestamps (completed_at)
-        created, ended = timestamp(field(obj, "created_at")), timestamp(field(obj, "completed_at"))
+        created, ended = timestamp(get("created_at")), timestamp(get("completed_at"))
         if created is not None and ended is not None and ended >= created:
             attrs[sc.EXECUTION_TOTAL_TIME] = float(ended - created)
 
@@ -106,8 +107,9 @@ def usage_attributes(usage: Any, attrs: Attributes) -> None:
     Reads the Responses shape (``input_tokens_details``) and the chat shape (``prompt_tokens_details``).
     """
     input_output_tokens(usage, attrs)
-    inputs = field(usage, "input_tokens_details") or field(usage, "prompt_tokens_details")
-    outputs = field(usage, "output_tokens_details") or field(usage, "completion_tokens_details")
+    get = fields_of(usage).get
+    inputs = get("input_tokens_details") or get("prompt_tokens_details")
+    outputs = get("output_tokens_details") or get("completion_tokens_details")
     put(attrs, sc.USAGE_CACHE_READ_INPUT_TOKENS, integer(field(inputs, "cached_tokens")))
     put(attrs, sc.USAGE_CACHE_CREATION_INPUT_TOKENS, integer(field(inputs, "cache_write_tokens")))
     put(attrs, sc.USAGE_REASONING_OUTPUT_TOKENS, integer(field(outputs, "reasoning_tokens")))
