@@ -24,7 +24,7 @@ from typing import Any
 
 from . import semconv as sc
 from .extract.assistants import TERMINAL_ITEM_STATUSES, TERMINAL_RUN_STATUSES
-from .extract.fields import field, text, timestamp
+from .extract.fields import field, fields_of, text, timestamp
 
 RUN_TIMINGS = (sc.RUN_QUEUE_TIME, sc.RUN_EXECUTION_TIME, sc.RUN_TOTAL_TIME)
 EXECUTION_TIMINGS = (sc.EXECUTION_QUEUE_TIME, sc.EXECUTION_ACTIVE_TIME, sc.EXECUTION_TOTAL_TIME)
@@ -144,7 +144,8 @@ class Outcomes:
 
     def new_item(self, obj: Any) -> bool:
         """Whether this step or message, in this status, is news (reported once as an event)."""
-        return self.seen_items.first((text(field(obj, "id")), text(field(obj, "status"))))
+        get = fields_of(obj).get
+        return self.seen_items.first((text(get("id")), text(get("status"))))
 
     def replies(self, messages: Sequence[Any], newest_first: bool = True) -> list[dict[str, Any]]:
         """Reply events for the messages of a page: user messages open, answers close.
@@ -162,23 +163,24 @@ class Outcomes:
         return found
 
     def _reply(self, message: Any) -> dict[str, Any] | None:
-        thread_id = text(field(message, "thread_id"))
-        message_id = text(field(message, "id"))
-        created = timestamp(field(message, "created_at"))
+        get = fields_of(message).get
+        thread_id = text(get("thread_id"))
+        message_id = text(get("id"))
+        created = timestamp(get("created_at"))
         if thread_id is None or message_id is None or created is None:
             return None
-        role = field(message, "role")
+        role = get("role")
         if role == "user":
             self._remember_user(thread_id, created, message_id)
             return None
-        status = text(field(message, "status"))
+        status = text(get("status"))
         if role != "assistant" or status not in TERMINAL_ITEM_STATUSES:
             return None
         with self._lock:
             asked = self._last_user.get(thread_id)
         if asked is None or asked[0] > created or not self.answered.first(asked[1]):
             return None
-        answered_at = timestamp(field(message, "completed_at")) or timestamp(field(message, "incomplete_at"))
+        answered_at = timestamp(get("completed_at")) or timestamp(get("incomplete_at"))
         return {
             sc.MESSAGE_ID: message_id,
             sc.REPLY_TO_MESSAGE_ID: asked[1],
