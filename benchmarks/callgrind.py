@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -99,3 +101,12 @@ def run(child: list[str], cache: bool, timeout: float = 1800) -> tuple[list[str]
         if done.returncode != 0:
             raise SystemExit(f"the run under callgrind failed ({done.returncode}):\n{done.stderr[-3000:]}")
         return labelled_dumps(out)
+
+
+def json_report(script: str, *args: str, timeout: float = 400) -> Any:
+    """``benchmarks/<script> --json ARGS`` run as a user runs it (its own process): the report."""
+    command = [sys.executable, str(Path(__file__).with_name(script)), "--json", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"{script} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)

@@ -6,8 +6,6 @@ target is a benchmark's figure, docs/performance.md), only what must hold of any
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,16 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import call_instructions as ci  # noqa: E402
+import callgrind  # noqa: E402
 
 CALLS = ("chat.completions.create", "messages.list")
 
 
 def counted() -> dict[str, Any]:
-    command = [sys.executable, str(ROOT / "benchmarks" / "call_instructions.py"), "--json"]
-    command += ["--calls", *CALLS, "--repeats", "2"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=400, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
+    report: dict[str, Any] = callgrind.json_report(
+        "call_instructions.py", "--calls", *CALLS, "--repeats", "2"
+    )
+    return report
 
 
 @pytest.mark.slow(minutes=0.5)  # collected first (tests/conftest.py): not the suite's tail

@@ -7,8 +7,6 @@ agree). ``make valgrind`` (part of ``make test``) installs valgrind.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,17 +16,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import callgrind  # noqa: E402
 import chunk_instructions  # noqa: E402
 
 SHORT, LONG = 4, 24
 
 
 def counted() -> dict[str, Any]:
-    command = [sys.executable, str(ROOT / "benchmarks" / "chunk_instructions.py"), "--json"]
-    command += ["--chunks", str(SHORT), str(LONG), "--repeats", "3"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=400, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
+    report: dict[str, Any] = callgrind.json_report(
+        "chunk_instructions.py", "--chunks", str(SHORT), str(LONG), "--repeats", "3"
+    )
+    return report
 
 
 @pytest.mark.slow(minutes=1)  # collected first (tests/conftest.py): not the suite's tail
