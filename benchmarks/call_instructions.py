@@ -44,8 +44,8 @@ OWN_CODE = ((RECORDING, SDK_ALONE), (SAMPLED_OUT, SDK_ALONE_OFF))  # ours, and t
 
 
 def counted_calls(helper: Path, names: list[str], repeats: int) -> None:
-    """Each variant's calls, each counted alone and dumped as "<variant>|<call>|<repeat>"."""
-    sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
+    """Each variant's calls, each counted alone and dumped as "<variant>|<call>|<repeat>"
+    (``main`` has put benchmarks/ and tests/ on the path)."""
     import overhead
 
     import assistant_telemetry

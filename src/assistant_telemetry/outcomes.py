@@ -24,7 +24,7 @@ from typing import Any
 
 from . import semconv as sc
 from .extract.assistants import TERMINAL_ITEM_STATUSES, TERMINAL_RUN_STATUSES
-from .extract.fields import field, fields_of, text, timestamp
+from .extract.fields import field, field_reader, text, timestamp
 
 RUN_TIMINGS = (sc.RUN_QUEUE_TIME, sc.RUN_EXECUTION_TIME, sc.RUN_TOTAL_TIME)
 EXECUTION_TIMINGS = (sc.EXECUTION_QUEUE_TIME, sc.EXECUTION_ACTIVE_TIME, sc.EXECUTION_TOTAL_TIME)
@@ -144,7 +144,7 @@ class Outcomes:
 
     def new_item(self, obj: Any) -> bool:
         """Whether this step or message, in this status, is news (reported once as an event)."""
-        get = fields_of(obj).get
+        get = field_reader(obj)
         return self.seen_items.first((text(get("id")), text(get("status"))))
 
     def replies(self, messages: Sequence[Any], newest_first: bool = True) -> list[dict[str, Any]]:
@@ -163,7 +163,7 @@ class Outcomes:
         return found
 
     def _reply(self, message: Any) -> dict[str, Any] | None:
-        get = fields_of(message).get
+        get = field_reader(message)
         thread_id = text(get("thread_id"))
         message_id = text(get("id"))
         created = timestamp(get("created_at"))

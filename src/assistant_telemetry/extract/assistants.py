@@ -12,7 +12,7 @@ from typing import Any
 from .. import semconv as sc
 from ..config import Settings
 from .content_filter import incomplete_reason_attributes
-from .fields import Attributes, code, field, fields_of, integer, items, put, strings, text, timestamp
+from .fields import Attributes, code, field, field_reader, integer, items, put, strings, text, timestamp
 
 TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 # Steps and messages: what a run leaves behind once they stop changing.
@@ -70,7 +70,7 @@ def thread_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
 
 
 def message_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
-    get = fields_of(obj).get
+    get = field_reader(obj)
     put(attrs, sc.MESSAGE_ID, text(get("id")))
     thread_id_attributes(get("thread_id"), attrs)
     run_id = text(get("run_id"))
@@ -120,7 +120,7 @@ def attachment_attributes(attachments: Any, attrs: Attributes) -> None:
 
 
 def run_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
-    get = fields_of(obj).get
+    get = field_reader(obj)
     run_id = text(get("id"))
     put(attrs, sc.RUN_ID, run_id)
     put(attrs, sc.RESPONSE_ID, run_id)
@@ -130,7 +130,7 @@ def run_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
     put(attrs, sc.RUN_STATUS, status)
     put(attrs, sc.RESPONSE_MODEL, text(get("model")))
     if status in TERMINAL_RUN_STATUSES:
-        attrs.update(run_timings(obj, status))
+        attrs.update(run_timings(get, status))
     put(attrs, sc.RUN_LAST_ERROR_CODE, code(field(get("last_error"), "code")))
     put(attrs, sc.RUN_INCOMPLETE_REASON, code(field(get("incomplete_details"), "reason")))
     usage_attributes(get("usage"), attrs)
@@ -163,9 +163,9 @@ def execution_twins(attrs: Attributes) -> None:
             attrs[key] = attrs[run_key]
 
 
-def run_timings(run: Any, status: str | None) -> dict[str, float]:
-    """Queue, execution and total time of a finished run, from the server's own timestamps."""
-    get = fields_of(run).get
+def run_timings(get: Callable[[str], Any], status: str | None) -> dict[str, float]:
+    """Queue, execution and total time of a finished run (read by ``get``, its ``field_reader``),
+    from the server's own timestamps."""
     created = timestamp(get("created_at"))
     started = timestamp(get("started_at"))
     ended = (
@@ -196,13 +196,17 @@ def required_action_attributes(action: Any, attrs: Attributes) -> None:
 
 
 def usage_attributes(usage: Any, attrs: Attributes) -> None:
+    token_counts(field_reader(usage), attrs)
+
+
+def token_counts(get: Callable[[str], Any], attrs: Attributes) -> None:
+    """Input and output tokens of a usage object read by ``get`` (its ``field_reader``)."""
     # Assistants report prompt/completion tokens; Responses and chat report input/output.
-    put(attrs, sc.USAGE_INPUT_TOKENS, _first_count(usage, "prompt_tokens", "input_tokens"))
-    put(attrs, sc.USAGE_OUTPUT_TOKENS, _first_count(usage, "completion_tokens", "output_tokens"))
+    put(attrs, sc.USAGE_INPUT_TOKENS, _first_count(get, "prompt_tokens", "input_tokens"))
+    put(attrs, sc.USAGE_OUTPUT_TOKENS, _first_count(get, "completion_tokens", "output_tokens"))
 
 
-def _first_count(usage: Any, *names: str) -> int | None:
-    get = fields_of(usage).get
+def _first_count(get: Callable[[str], Any], *names: str) -> int | None:
     for name in names:
         count = integer(get(name))
         if count is not None:  # 0 is a real count
@@ -230,7 +234,7 @@ def run_step_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
     if types:
         attrs[sc.RUN_STEP_TOOL_TYPES] = types
     # A share of the run's tokens: not gen_ai.usage.*, which the run carries (counted once).
-    usage = field(obj, "usage")
+    usage = field_reader(field(obj, "usage"))
     put(attrs, sc.RUN_STEP_INPUT_TOKENS, _first_count(usage, "prompt_tokens", "input_tokens"))
     put(attrs, sc.RUN_STEP_OUTPUT_TOKENS, _first_count(usage, "completion_tokens", "output_tokens"))
 

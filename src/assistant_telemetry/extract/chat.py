@@ -19,14 +19,14 @@ from .. import semconv as sc
 from ..config import Settings
 from .assistants import usage_attributes
 from .content_filter import COMPLETION, CONTENT_FILTER, blocked, prompt_results_attributes, results_attributes
-from .fields import MODEL_KINDS, PYDANTIC, Attributes, code, field, fields_of, items, text
+from .fields import MODEL_KINDS, PYDANTIC, Attributes, code, field, field_reader, items, text
 
 CHAT_KINDS = frozenset({"chat.completion", "chat.completion.chunk"})
 
 
 def chat_attributes(obj: Any, attrs: Attributes) -> None:
     """One completion, or one chunk merged into what earlier chunks of its stream gave."""
-    get = fields_of(obj).get
+    get = field_reader(obj)
     for key, name in _FIRST_WINS:
         if key not in attrs:
             value = text(get(name))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from ..semconv import SERVICE_VALUE_CAP
@@ -43,47 +44,22 @@ def field(obj: Any, name: str) -> Any:
     return None if cls.__name__ in _SENTINELS else value
 
 
-def fields_of(obj: Any) -> Mapping[str, Any]:
-    """One object's fields, for an extractor that reads several: ``.get(name)`` is then a dict
-    lookup in C instead of a ``field()`` call per name (a Python call costs more than the read).
+def field_reader(obj: Any) -> Callable[[str], Any]:
+    """``field(obj, name)`` for an extractor that reads several names of one object: for a dict or
+    a pydantic model, its own dict's ``get`` (a lookup in C, where a ``field()`` call costs more in
+    the call than in the read); for anything else, ``field`` itself bound to ``obj``.
 
-    A pydantic model's own ``__dict__`` (merged with its extras, which hold fields an older SDK does
-    not declare), a dict itself, else a view that reads each name through ``field()``. Declared
-    fields and extras only, not properties (``field()`` reads those). Unlike ``field()`` a value
-    may be a "not given" sentinel (request kwargs): read values through ``text``, ``code``,
-    ``items`` ... as ``field()``'s are, which refuse anything of the wrong type.
+    A pydantic model's own ``__dict__`` is merged with its extras (which hold the fields an older SDK
+    does not declare). Declared fields and extras only, not properties (``field()`` reads those).
+    Unlike ``field()`` a value may be a "not given" sentinel (request kwargs): read values through
+    ``text``, ``code``, ``items`` ... as ``field()``'s are, which refuse anything of the wrong type.
     """
     if isinstance(obj, dict):
-        return obj
+        return obj.get
     if obj is not None and _KINDS[type(obj)] is _PYDANTIC:
         extra = obj.__pydantic_extra__
-        return {**extra, **obj.__dict__} if extra else obj.__dict__
-    return _FieldView(obj)
-
-
-class _FieldView(Mapping[str, Any]):
-    """``field()`` behind a mapping's ``get``: azure-core models, plain objects, None."""
-
-    __slots__ = ("_obj",)
-
-    def __init__(self, obj: Any) -> None:
-        self._obj = obj
-
-    def get(self, name: str, default: Any = None) -> Any:
-        value = field(self._obj, name)
-        return default if value is None else value
-
-    def __getitem__(self, name: str) -> Any:
-        value = field(self._obj, name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
+        return {**extra, **obj.__dict__}.get if extra else obj.__dict__.get
+    return partial(field, obj)
 
 
 def parsed(result: Any) -> Any:

@@ -20,10 +20,15 @@ from typing import Any
 
 from .. import semconv as sc
 from ..config import Settings
-from .assistants import content_shape_attributes, metadata_attributes, page_attributes, tool_types
-from .assistants import usage_attributes as input_output_tokens
+from .assistants import (
+    content_shape_attributes,
+    metadata_attributes,
+    page_attributes,
+    token_counts,
+    tool_types,
+)
 from .content_filter import COMPLETION, CONTENT_FILTER, blocked, response_filters_attributes
-from .fields import Attributes, code, field, fields_of, integer, items, put, strings, text, timestamp
+from .fields import Attributes, code, field, field_reader, integer, items, put, strings, text, timestamp
 
 TERMINAL_RESPONSE_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete"})
 
@@ -41,7 +46,7 @@ def object_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
 
 
 def response_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
-    get = fields_of(obj).get
+    get = field_reader(obj)
     put(attrs, sc.RESPONSE_ID, text(get("id")))
     status = code(get("status"))
     if status is not None:
@@ -106,8 +111,8 @@ def usage_attributes(usage: Any, attrs: Attributes) -> None:
 
     Reads the Responses shape (``input_tokens_details``) and the chat shape (``prompt_tokens_details``).
     """
-    input_output_tokens(usage, attrs)
-    get = fields_of(usage).get
+    get = field_reader(usage)
+    token_counts(get, attrs)
     inputs = get("input_tokens_details") or get("prompt_tokens_details")
     outputs = get("output_tokens_details") or get("completion_tokens_details")
     put(attrs, sc.USAGE_CACHE_READ_INPUT_TOKENS, integer(field(inputs, "cached_tokens")))
