@@ -1,4 +1,4 @@
-"""Memory under load: N calls across N/10 short-lived threads, instrumented; RSS and cache sizes.
+"""Memory under load: N calls across N/10 short-lived threads, instrumented; RSS, blocks, caches.
 
     .venv/bin/python benchmarks/memory.py                 # 1,000,000 calls, 100,000 threads
     .venv/bin/python benchmarks/memory.py --calls 100000  # a tenth of it
@@ -8,8 +8,9 @@ Each thread makes 10 calls through the real openai client and the in-process moc
 (tests/mock_api.py), with ids that never repeat (so every per-id memory the instrumentation
 keeps would grow without a bound), at most ``--parallel`` threads alive at once. Telemetry goes
 through a BatchSpanProcessor to a discarding exporter and a MeterProvider with a periodic
-reader, as in production. RSS is read from /proc/self/statm after a warm-up and at the end.
-Prints one JSON object: RSS (MB) at each checkpoint, growth since warm-up, and the largest
+reader, as in production. After a warm-up and at four checkpoints it reads RSS
+(/proc/self/statm) and Python's allocated blocks (flushed and collected first). Prints one JSON
+object: RSS (MB) and blocks at each checkpoint, growth since warm-up, and the largest
 containers reachable from the instrumentation's modules (which must stay at their caps).
 """
 
@@ -42,6 +43,16 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 def rss_mb() -> float:
     with open("/proc/self/statm", encoding="ascii") as statm:
         return int(statm.read().split()[1]) * PAGE / 2**20
+
+
+def settled_blocks(pipeline: Pipeline) -> int:
+    """Python's allocated memory blocks once the span queue is flushed and garbage collected.
+
+    Unlike RSS, a count of live objects does not move with the allocator's arenas, so a
+    leak of one small object per call shows as one block per call."""
+    pipeline.tracer_provider.force_flush()
+    gc.collect()
+    return sys.getallocatedblocks()
 
 
 def thread_calls(client: Any, azure: Any) -> list[Callable[[str], Any]]:
@@ -148,17 +159,19 @@ def run(calls: int, parallel: int, warmup: int, id_caps: int | None = None) -> d
     report["lowered_caps"] = lowered  # name -> its real value, each now id_caps
     begin = time.monotonic()
     threads(warmup // CALLS_PER_THREAD)
-    gc.collect()
+    blocks_after_warmup = settled_blocks(pipeline)
     report["rss_after_warmup_mb"] = warm = rss_mb()
-    checkpoints = []
+    checkpoints, blocks = [], []
     remaining = (calls - warmup) // CALLS_PER_THREAD
     step = max(1, remaining // 4)
     while remaining > 0:
         threads(min(step, remaining))
         remaining -= min(step, remaining)
-        gc.collect()
+        blocks.append(settled_blocks(pipeline) - blocks_after_warmup)
         checkpoints.append(round(rss_mb(), 1))
     report["rss_checkpoints_mb"] = checkpoints
+    report["blocks_growth_checkpoints"] = blocks
+    report["blocks_growth_per_call"] = round(blocks[-1] / max(1, calls - warmup), 4) if blocks else 0.0
     report["rss_growth_mb"] = round(checkpoints[-1] - warm, 1) if checkpoints else 0.0
     report["seconds"] = round(time.monotonic() - begin, 1)
     report["failures"] = [repr(error) for error in failures[:5]]

@@ -60,6 +60,9 @@ def content_filter_error() -> dict[str, Any]:
     return body
 
 
+PENDING_RUNS = 256  # runs in progress the mock remembers; memory.py starts one per thread
+
+
 class MockApi:
     """The handler behind ``MockTransport``; ``client()`` / ``async_client()`` / ``azure_client()`` build SDK clients.
 
@@ -74,7 +77,7 @@ class MockApi:
         self.rewrite = rewrite
         self._ids = itertools.count(1)
         self._requests = itertools.count(1)
-        self._pending: dict[str, int] = {}
+        self._pending: dict[str, int] = {}  # run id -> retrieves left, oldest first
         self._faults: list[list[Any]] = []
         self._lock = threading.Lock()
         self.http = http_module()
@@ -306,6 +309,8 @@ class MockApi:
         run_id = run_id or self._new_id("run")
         with self._lock:
             self._pending[run_id] = self.polls
+            if len(self._pending) > PENDING_RUNS:  # runs never polled must not grow the mock's heap
+                del self._pending[next(iter(self._pending))]
         return run(run_id, thread_id, "queued", payload)
 
 
