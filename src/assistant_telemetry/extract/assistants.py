@@ -201,12 +201,16 @@ def usage_attributes(usage: Any, attrs: Attributes) -> None:
 
 def token_counts(get: Callable[[str], Any], attrs: Attributes) -> None:
     """Input and output tokens of a usage object read by ``get`` (its ``field_reader``)."""
-    # Assistants report prompt/completion tokens; Responses and chat report input/output.
-    put(attrs, sc.USAGE_INPUT_TOKENS, _first_count(get, "prompt_tokens", "input_tokens"))
-    put(attrs, sc.USAGE_OUTPUT_TOKENS, _first_count(get, "completion_tokens", "output_tokens"))
+    put(attrs, sc.USAGE_INPUT_TOKENS, _first_count(get, _INPUT_TOKEN_NAMES))
+    put(attrs, sc.USAGE_OUTPUT_TOKENS, _first_count(get, _OUTPUT_TOKEN_NAMES))
 
 
-def _first_count(get: Callable[[str], Any], *names: str) -> int | None:
+# Assistants report prompt/completion tokens; Responses and chat report input/output.
+_INPUT_TOKEN_NAMES = ("prompt_tokens", "input_tokens")
+_OUTPUT_TOKEN_NAMES = ("completion_tokens", "output_tokens")
+
+
+def _first_count(get: Callable[[str], Any], names: tuple[str, ...]) -> int | None:
     for name in names:
         count = integer(get(name))
         if count is not None:  # 0 is a real count
@@ -235,8 +239,8 @@ def run_step_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None
         attrs[sc.RUN_STEP_TOOL_TYPES] = types
     # A share of the run's tokens: not gen_ai.usage.*, which the run carries (counted once).
     usage = field_reader(field(obj, "usage"))
-    put(attrs, sc.RUN_STEP_INPUT_TOKENS, _first_count(usage, "prompt_tokens", "input_tokens"))
-    put(attrs, sc.RUN_STEP_OUTPUT_TOKENS, _first_count(usage, "completion_tokens", "output_tokens"))
+    put(attrs, sc.RUN_STEP_INPUT_TOKENS, _first_count(usage, _INPUT_TOKEN_NAMES))
+    put(attrs, sc.RUN_STEP_OUTPUT_TOKENS, _first_count(usage, _OUTPUT_TOKEN_NAMES))
 
 
 def page_attributes(obj: Any, attrs: Attributes, settings: Settings) -> None:
